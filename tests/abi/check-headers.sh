@@ -1,0 +1,27 @@
+#!/bin/sh
+# Each public header compiles on its own, as C11 and as C++.
+# Usage: check-headers.sh INCLUDE_DIR
+set -eu
+inc=$1
+cc=${CC:-cc}
+cxx=${CXX:-c++}
+flags=$(pkg-config --cflags json-c)
+pass=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for h in "$inc"/idmefv2/*.h; do
+	name=idmefv2/$(basename "$h")
+	printf '#include <%s>\n' "$name" > "$tmp/t.c"
+	cp "$tmp/t.c" "$tmp/t.cpp"
+	# shellcheck disable=SC2086
+	if $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $flags "$tmp/t.c" &&
+		$cxx -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $flags "$tmp/t.cpp"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $name does not compile alone" >&2
+		failed=$((failed + 1))
+	fi
+done
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Install the build into a temporary root, check the layout, then build and run
+# tests/downstream/main.c against it with nothing but pkg-config.
+# Usage: run.sh BUILD_DIR SOURCE_DIR
+set -eu
+build=$1
+src=$2
+cc=${CC:-cc}
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
+
+prefix=$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+libdir=$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"][0])')
+case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
+# A sanitized library needs its runtime in the program too.
+sanitize=$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="b_sanitize"][0])')
+san_flags=
+[ "$sanitize" = none ] || san_flags="-fsanitize=$sanitize"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+for f in "$libdir/libidmefv2-core.so.0" "$libdir/pkgconfig/libidmefv2-core.pc" \
+	"$prefix/include/idmefv2/idmefv2.h" "$prefix/include/idmefv2/message.h" \
+	"$prefix/share/idmefv2/schemas/IDMEFv2-2.D.V08.schema"; do
+	[ -e "$root$f" ] || fail "not installed: $f"
+done
+echo "layout ok: lib, include/idmefv2, pkgconfig, share/idmefv2/schemas"
+
+export PKG_CONFIG_SYSROOT_DIR="$root"
+export PKG_CONFIG_PATH="$root$libdir/pkgconfig"
+flags=$(pkg-config --cflags --libs libidmefv2-core) || fail "pkg-config libidmefv2-core"
+echo "pkg-config: $flags"
+pkg-config --print-requires libidmefv2-core | grep -q '^json-c' || fail "json-c missing from Requires"
+pkg-config --print-requires-private libidmefv2-core | grep -q '^libpcre2-8' ||
+	fail "libpcre2-8 missing from Requires.private"
+
+# shellcheck disable=SC2086
+$cc $san_flags -std=c11 -Wall -Werror -o "$root/downstream" "$src/tests/downstream/main.c" $flags ||
+	fail "downstream build"
+out=$(LD_LIBRARY_PATH="$root$libdir" "$root/downstream") || fail "downstream run"
+echo "$out"
+echo "$out" | grep -q '^/Source/0/IP: "10.0.0.300" does not match the ipType pattern$' ||
+	fail "unexpected downstream output"
+echo "1 passed, 0 failed"
