@@ -16,6 +16,14 @@ static const char *const error_strings[] = {
 	[IDMEFV2_ERR_SCHEMA] = "invalid JSON schema",
 	[IDMEFV2_ERR_IO] = "input/output error",
 	[IDMEFV2_ERR_RANGE] = "list index out of range",
+	[IDMEFV2_ERR_FULL] = "queue full",
+	[IDMEFV2_ERR_CLOSED] = "closed",
+	[IDMEFV2_ERR_TIMEOUT] = "timed out",
+	[IDMEFV2_ERR_URL] = "malformed URL or unknown scheme",
+	[IDMEFV2_ERR_NOT_BUILT] = "backend not built",
+	[IDMEFV2_ERR_UNKNOWN_OPTION] = "unknown option",
+	[IDMEFV2_ERR_STATE] = "not allowed in this state",
+	[IDMEFV2_ERR_TRANSPORT] = "transport failure",
 };
 
 IDMEFV2_EXPORT const char *idmefv2_strerror(idmefv2_error err)

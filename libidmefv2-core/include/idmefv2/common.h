@@ -37,6 +37,14 @@ typedef enum idmefv2_error {
 	IDMEFV2_ERR_SCHEMA = 11,       /**< the schema itself is malformed or a $ref is unresolvable */
 	IDMEFV2_ERR_IO = 12,           /**< reading or writing a file failed */
 	IDMEFV2_ERR_RANGE = 13,        /**< a list index is out of range */
+	IDMEFV2_ERR_FULL = 14,         /**< a bounded queue or spool is full */
+	IDMEFV2_ERR_CLOSED = 15,       /**< the queue or transport is closed */
+	IDMEFV2_ERR_TIMEOUT = 16,      /**< the wait timed out */
+	IDMEFV2_ERR_URL = 17,          /**< malformed URL or unknown scheme */
+	IDMEFV2_ERR_NOT_BUILT = 18,    /**< the backend was disabled at build time */
+	IDMEFV2_ERR_UNKNOWN_OPTION = 19, /**< no option of that name */
+	IDMEFV2_ERR_STATE = 20,        /**< not allowed in the current state (e.g. send before start) */
+	IDMEFV2_ERR_TRANSPORT = 21,    /**< network, TLS or broker failure */
 } idmefv2_error;
 
 /**
