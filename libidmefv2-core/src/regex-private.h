@@ -30,4 +30,12 @@ int idmefv2__regex_match(const idmefv2__regex *re, const char *subject, size_t l
 
 void idmefv2__regex_free(idmefv2__regex *re);
 
+/*
+ * For tests: match with one engine, the byte DFA (@dfa true; -1 if the
+ * pattern has none) or PCRE2. Every pattern has the PCRE2 engine.
+ */
+int idmefv2__regex_match_engine(const idmefv2__regex *re, const char *subject, size_t len, bool dfa);
+/* For tests: whether idmefv2__regex_match() uses the DFA for @re. */
+bool idmefv2__regex_has_dfa(const idmefv2__regex *re);
+
 #endif

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort -u > "$tmp/exported"
 # A declaration: MACRO <return type> [*]name(  possibly over several lines.
-cat "$hdrs"/*.h | tr '\n' ' ' | grep -o "$macro[^;(]*(" |
+grep -hv '^#' "$hdrs"/*.h | tr '\n' ' ' | grep -o "$macro[^;(]*(" |
 	sed -E 's/\($//; s/.*[ *]([A-Za-z_][A-Za-z0-9_]*)$/\1/' | sort -u > "$tmp/declared"
 status=0
 if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/diff"; then
