@@ -10,7 +10,7 @@ int main(void)
 	static const char good[] =
 		"{\"Version\":\"2.D.V08\",\"ID\":\"7c33f6f2-7c3d-4b6e-9a55-9c3f5f3c2f10\","
 		"\"CreateTime\":\"2026-11-22T10:00:00Z\",\"Analyzer\":{\"Name\":\"downstream\","
-		"\"IP\":\"127.0.0.1\",\"Model\":\"m\",\"Category\":[\"NIDS\"],\"Data\":[\"Network\"],"
+		"\"IP\":\"127.0.0.1\",\"Model\":\"m\",\"Category\":[\"NET.NIDS\"],\"Data\":[\"Network\"],"
 		"\"Method\":[\"Signature\"]}}";
 	idmefv2_message *msg = NULL;
 	idmefv2_report *report = NULL;

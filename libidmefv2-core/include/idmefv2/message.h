@@ -103,7 +103,8 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_message_set_value(idmefv2_message *msg, con
                                                        char *errstr, size_t errstr_size);
 /**
  * Set from text as the command line does: @p text is parsed as JSON if it is
- * a JSON number, boolean, array or object, and taken as a string otherwise.
+ * JSON text (a number, boolean, null, array, object, or a quoted string such
+ * as "\"0.5\"" for the string 0.5), and taken verbatim as a string otherwise.
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_message_set_from_text(idmefv2_message *msg, const char *path,
                                                            const char *text,
