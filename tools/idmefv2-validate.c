@@ -45,6 +45,10 @@ const char tool__validate_help[] =
 	"      --schema FILE  validate against the JSON Schema (draft-04) in FILE instead of\n"
 	"                     the official schema of each Version; any JSON document is\n"
 	"                     then accepted, not only IDMEFv2 messages\n"
+	"      --against VERSION\n"
+	"                     validate every message against the official schema of\n"
+	"                     VERSION (e.g. 2.D.V08), whatever its own Version says, so\n"
+	"                     a message of another revision is invalid\n"
 	"      --no-format    do not check \"format\" (email, uri, date-time, ...)\n"
 	"      --first-error  report only the first failure of each message (faster)\n"
 	"      --json         print one JSON object per invalid message,\n"
@@ -469,25 +473,43 @@ static void malformed_emit(struct validate_ctx *ctx, const char *name, size_t li
 #define LINE_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
 #define DOCUMENT_FLAGS (LINE_FLAGS | JSON_TOKENER_ALLOW_TRAILING_CHARS)
 
+/*
+ * Parse one message with the library's parser, as strict as unserialize (the
+ * tokener above only finds the document boundaries), and check it. @line is
+ * the file line where the text starts; the library's "line L, column C" is
+ * shifted to file coordinates.
+ */
+static void strict_check(struct validate_ctx *ctx, const char *name, size_t line, const char *text,
+                         size_t len)
+{
+	struct json_object *value = NULL;
+	char err[256];
+	size_t l, c;
+	int used = 0;
+
+	if (idmefv2_json_parse(text, len, &value, err, sizeof(err)) == IDMEFV2_OK) {
+		document_check(ctx, name, line, value);
+		json_object_put(value);
+		return;
+	}
+	if (sscanf(err, "line %zu, column %zu: %n", &l, &c, &used) == 2 && used > 0)
+		malformed_emit(ctx, name, line, line + l - 1, c, err + used);
+	else
+		malformed_emit(ctx, name, line, line, 1, err);
+}
+
 static void lines_check(struct validate_ctx *ctx, const char *name, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len;
 	size_t lineno = 0;
-	struct parse_result r;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		lineno++;
-		if (skip_space(p, n, 0) < n) {
-			json_parse(ctx->tok, p, n, LINE_FLAGS, &r);
-			if (r.ok)
-				document_check(ctx, name, lineno, r.value);
-			else
-				malformed_emit(ctx, name, lineno, lineno, r.end + 1, r.reason);
-			json_object_put(r.value);
-		}
+		if (skip_space(p, n, 0) < n)
+			strict_check(ctx, name, lineno, p, n);
 		p = nl ? nl + 1 : end;
 	}
 }
@@ -529,11 +551,11 @@ static void buffer_check(struct validate_ctx *ctx, const char *name, const char 
 	if (r.ok) {
 		bool alone = skip_space(data, len, start + r.end) == len;
 
+		json_object_put(r.value);
 		if (alone) {
 			position_of(data, start, &line, &col);
-			document_check(ctx, name, line, r.value);
+			strict_check(ctx, name, line, data + start, len - start);
 		}
-		json_object_put(r.value);
 		if (!alone)
 			lines_check(ctx, name, data, len);
 		return;
@@ -571,10 +593,12 @@ enum {
 	OPT_FIRST_ERROR,
 	OPT_JSON,
 	OPT_VERSION,
+	OPT_AGAINST,
 };
 
 static const struct option validate_options[] = {
 	{ "schema", required_argument, NULL, OPT_SCHEMA },
+	{ "against", required_argument, NULL, OPT_AGAINST },
 	{ "no-format", no_argument, NULL, OPT_NO_FORMAT },
 	{ "first-error", no_argument, NULL, OPT_FIRST_ERROR },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -588,12 +612,14 @@ int tool__validate_main(int argc, char **argv)
 {
 	struct validate_ctx ctx = { 0 };
 	const char *schema_path = NULL;
+	const char *against = NULL;
 	char errstr[1024] = "";
 	int c, status = TOOL_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, ":qh", validate_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_SCHEMA: schema_path = optarg; break;
+		case OPT_AGAINST: against = optarg; break;
 		case OPT_NO_FORMAT: ctx.flags |= IDMEFV2_VALIDATE_NO_FORMAT; break;
 		case OPT_FIRST_ERROR: ctx.flags |= IDMEFV2_VALIDATE_FIRST_ERROR; break;
 		case OPT_JSON: ctx.json = true; break;
@@ -609,6 +635,21 @@ int tool__validate_main(int argc, char **argv)
 		}
 	}
 
+	if (schema_path && against) {
+		tool__error(CMD, "--schema and --against exclude each other");
+		return TOOL_EXIT_USAGE;
+	}
+	if (against) {
+		idmefv2_error err;
+		const idmefv2_schema *builtin = idmefv2_schema_for_version(against, &err, errstr,
+		                                                           sizeof(errstr));
+
+		if (!builtin) {
+			tool__error(CMD, "--against: %s", errstr);
+			return TOOL_EXIT_USAGE;
+		}
+		ctx.schema = idmefv2_schema_ref((idmefv2_schema *)builtin);
+	}
 	if (schema_path) {
 		idmefv2_error err = idmefv2_schema_load_file(schema_path, NULL, &ctx.schema, errstr,
 		                                             sizeof(errstr));

@@ -470,3 +470,13 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_message_unserialize(const char *content_typ
 	*ret_msg = msg;
 	return IDMEFV2_OK;
 }
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_json_parse(const char *text, size_t len, struct json_object **ret_obj,
+                                                char *errstr, size_t errstr_size)
+{
+	if (!text || !ret_obj) {
+		idmefv2__message_error(errstr, errstr_size, "text or ret_obj is NULL");
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	return idmefv2__json_parse(text, len, ret_obj, errstr, errstr_size);
+}

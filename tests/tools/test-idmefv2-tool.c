@@ -415,6 +415,39 @@ START_TEST(test_validate_no_format)
 }
 END_TEST
 
+START_TEST(test_validate_against)
+{
+	struct run r;
+
+	/* Held to 2.D.V08, the message that only claims 2.D.V07 is invalid too. */
+	run(&r, NULL, "validate", "--quiet", "--against", "2.D.V08", INVALID_NDJSON);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "500 messages: 0 valid, 500 invalid\n");
+	run_free(&r);
+
+	run(&r, NULL, "validate", "--quiet", "--against", "2.D.V08", VALID_NDJSON);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.err, "2000 messages: 2000 valid, 0 invalid\n");
+	run_free(&r);
+
+	/* The V08 corpus is not valid V07. */
+	run(&r, NULL, "validate", "--quiet", "--against", "2.D.V07", VALID_NDJSON);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "2000 messages: 0 valid, 2000 invalid\n");
+	run_free(&r);
+
+	run(&r, NULL, "validate", "--against", "2.D.V99", VALID_NDJSON);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert(strstr(r.err, "unknown IDMEFv2 Version \"2.D.V99\"") != NULL);
+	ck_assert(strstr(r.err, "\"2.D.V08\"") != NULL);
+	run_free(&r);
+
+	run(&r, NULL, "validate", "--against", "2.D.V08", "--schema", SCHEMA_V08, VALID_NDJSON);
+	ck_assert_int_eq(r.status, 2);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_validate_first_error_quiet)
 {
 	struct run r;
@@ -1030,6 +1063,7 @@ static Suite *tool_suite(void)
 	tcase_add_test(tc, test_validate_invalid_corpus_by_version);
 	tcase_add_test(tc, test_validate_invalid_names_property);
 	tcase_add_test(tc, test_validate_no_format);
+	tcase_add_test(tc, test_validate_against);
 	tcase_add_test(tc, test_validate_first_error_quiet);
 	tcase_add_test(tc, test_validate_json);
 	tcase_add_test(tc, test_validate_stdin);

@@ -153,6 +153,15 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_message_validate(const idmefv2_message *msg
                                                       idmefv2_report **ret_report,
                                                       char *errstr, size_t errstr_size);
 
+/**
+ * Parse any JSON text of @p len bytes as strictly as unserialize does (RFC 8259:
+ * UTF-8 checked, no NaN, no single quotes, no trailing garbage).
+ * @param ret_obj a new reference (NULL for the text "null"); release with json_object_put()
+ * @return IDMEFV2_OK; IDMEFV2_ERR_PARSE with "line L, column C: reason" in errstr
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_json_parse(const char *text, size_t len, struct json_object **ret_obj,
+                                                char *errstr, size_t errstr_size);
+
 /** @return true if @p content_type ("application/json", "text/json", parameters allowed) is supported. */
 IDMEFV2_EXPORT bool idmefv2_content_type_supported(const char *content_type);
 
