@@ -226,6 +226,26 @@ static const char no_analyzer[] =
 	"{\"Version\":\"2.D.V08\",\"ID\":\"0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b\","
 	"\"CreateTime\":\"2026-01-02T03:04:05Z\"}";
 
+START_TEST(test_json_parse_public)
+{
+	struct json_object *v = NULL;
+
+	ck_assert_int_eq(idmefv2_json_parse("[1, \"a\", {\"b\": null}]", 21, &v, err, sizeof(err)), IDMEFV2_OK);
+	ck_assert(json_object_is_type(v, json_type_array));
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	json_object_put(v);
+
+	v = NULL;
+	ck_assert_int_eq(idmefv2_json_parse("null", 4, &v, err, sizeof(err)), IDMEFV2_OK);
+	ck_assert_ptr_null(v);
+
+	ck_assert_int_eq(idmefv2_json_parse("{\"a\":\n NaN}", 12, &v, err, sizeof(err)), IDMEFV2_ERR_PARSE);
+	ck_assert_msg(strncmp(err, "line 2, column 2: ", 18) == 0, "%s", err);
+	ck_assert_int_eq(idmefv2_json_parse("1 2", 3, &v, err, sizeof(err)), IDMEFV2_ERR_PARSE);
+	ck_assert_int_eq(idmefv2_json_parse(NULL, 0, &v, err, sizeof(err)), IDMEFV2_ERR_INVALID_ARG);
+}
+END_TEST
+
 START_TEST(test_unserialize_validates)
 {
 	idmefv2_message *msg = NULL;
@@ -648,6 +668,7 @@ static Suite *serialize_suite(void)
 	tcase_add_test(in, test_not_object);
 	tcase_add_test(in, test_empty);
 	tcase_add_test(in, test_length_aware);
+	tcase_add_test(in, test_json_parse_public);
 	tcase_add_test(val, test_unserialize_validates);
 	tcase_add_test(val, test_validate_flags_pass_through);
 	tcase_add_test(val, test_serialize_validates);
