@@ -239,7 +239,7 @@ START_TEST(test_json_parse_public)
 	ck_assert_int_eq(idmefv2_json_parse("null", 4, &v, err, sizeof(err)), IDMEFV2_OK);
 	ck_assert_ptr_null(v);
 
-	ck_assert_int_eq(idmefv2_json_parse("{\"a\":\n NaN}", 12, &v, err, sizeof(err)), IDMEFV2_ERR_PARSE);
+	ck_assert_int_eq(idmefv2_json_parse("{\"a\":\n NaN}", 11, &v, err, sizeof(err)), IDMEFV2_ERR_PARSE);
 	ck_assert_msg(strncmp(err, "line 2, column 2: ", 18) == 0, "%s", err);
 	ck_assert_int_eq(idmefv2_json_parse("1 2", 3, &v, err, sizeof(err)), IDMEFV2_ERR_PARSE);
 	ck_assert_int_eq(idmefv2_json_parse(NULL, 0, &v, err, sizeof(err)), IDMEFV2_ERR_INVALID_ARG);
