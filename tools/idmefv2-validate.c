@@ -460,10 +460,11 @@ static void position_of(const char *data, size_t off, size_t *ret_line, size_t *
 static void malformed_emit(struct validate_ctx *ctx, const char *name, size_t line,
                            size_t err_line, size_t err_col, const char *reason)
 {
-	char msg[256];
+	char msg[512];
 	struct failure f = { NULL, msg };
 
-	snprintf(msg, sizeof(msg), "malformed JSON: line %zu, column %zu: %s", err_line, err_col,
+	/* The reason comes from the parser and is short; bound it so the line always fits. */
+	snprintf(msg, sizeof(msg), "malformed JSON: line %zu, column %zu: %.400s", err_line, err_col,
 	         reason);
 	ctx->messages++;
 	failure_emit(ctx, name, line, &f);

@@ -18,13 +18,23 @@ IDMEFV2_EXPORT const char *const *idmefv2_schema_versions(void)
 	return idmefv2__builtin_versions;
 }
 
+/* The last Version looked up: a feed is nearly always of one revision. */
+static int last_hit = -1;
+
 static ptrdiff_t builtin_index(const char *version)
 {
+	int hit;
+
 	if (!version)
 		return -1;
+	hit = __atomic_load_n(&last_hit, __ATOMIC_RELAXED);
+	if (hit >= 0 && strcmp(idmefv2__builtin_schemas[hit].version, version) == 0)
+		return hit;
 	for (size_t i = 0; i < idmefv2__builtin_schemas_count; i++)
-		if (strcmp(idmefv2__builtin_schemas[i].version, version) == 0)
+		if (strcmp(idmefv2__builtin_schemas[i].version, version) == 0) {
+			__atomic_store_n(&last_hit, (int)i, __ATOMIC_RELAXED);
 			return (ptrdiff_t)i;
+		}
 	return -1;
 }
 

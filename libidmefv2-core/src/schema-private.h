@@ -149,6 +149,7 @@ struct sv_composite_rules {
 struct sv_node {
 	unsigned types;              /* SV_T_* accepted; SV_T_ALL without "type" */
 	bool has_type;
+	unsigned char fast;          /* SV_FAST_*: a leaf the validator checks inline */
 	struct sv_string_rules *str;
 	struct sv_number_rules *num;
 	struct sv_object_rules *obj;
@@ -157,7 +158,6 @@ struct sv_node {
 	struct sv_composite_rules *comp;
 	const char *path;            /* "#/definitions/ipType", or "URI#/…" in another document */
 	const char *name;            /* "ipType" for a node at #/definitions/ipType, else NULL */
-	unsigned char fast;          /* SV_FAST_*: a leaf the validator checks inline */
 	sv_node *ref;                /* only during compilation: the "$ref" target */
 	unsigned mark;               /* only during compilation */
 };
