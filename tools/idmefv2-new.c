@@ -7,6 +7,9 @@
 
 #include <idmefv2/message.h>
 #include <idmefv2/schema.h>
+#include <idmefv2/util.h>
+
+#include <json-c/json.h>
 
 #include "idmefv2-tool.h"
 
@@ -23,13 +26,18 @@ const char tool__new_help[] =
 	"Source(0).IP, Attachment(1).Hash(0), Category(-1) (from the end) or\n"
 	"Source(>>).IP (a new list entry). VALUE is taken as JSON when it is a number,\n"
 	"true, false, an array or an object ('Port=[80,443]', 'Confidence=0.5'), and as\n"
-	"a string otherwise.\n"
+	"a string otherwise; a quoted JSON string ('Note=\"0.5\"') gives the string.\n"
+	"\n"
+	"Every list entry or object whose class requires an ID in the schema of the\n"
+	"Version (Source and Target in 2.D.V08) and did not get one from --set gets a\n"
+	"fresh UUID, so 'Source(0).IP=192.0.2.7' alone makes a valid Source.\n"
 	"\n"
 	"Options:\n"
 	"      --version V       the message's Version (default " IDMEFV2_VERSION_LATEST ")\n"
 	"      --set PATH=VALUE  set PATH to VALUE; may be repeated, applied in order\n"
 	"      --pretty          indent the JSON output\n"
 	"      --no-validate     print the message even if it is not valid\n"
+	"      --no-auto-id      do not add missing required IDs\n"
 	"  -h, --help            show this help and exit\n"
 	"\n"
 	"When the message is not valid, each failure is printed on standard error as\n"
@@ -46,6 +54,7 @@ enum {
 	OPT_SET,
 	OPT_PRETTY,
 	OPT_NO_VALIDATE,
+	OPT_NO_AUTO_ID,
 };
 
 static const struct option new_options[] = {
@@ -53,6 +62,7 @@ static const struct option new_options[] = {
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "pretty", no_argument, NULL, OPT_PRETTY },
 	{ "no-validate", no_argument, NULL, OPT_NO_VALIDATE },
+	{ "no-auto-id", no_argument, NULL, OPT_NO_AUTO_ID },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -92,6 +102,76 @@ static void report_print(const idmefv2_report *report)
 		        idmefv2_report_message(report, i));
 }
 
+/* A local "#/definitions/NAME" reference resolved in @doc; @node itself otherwise. */
+static struct json_object *deref(struct json_object *doc, struct json_object *node)
+{
+	struct json_object *ref, *defs, *target;
+	const char *r;
+
+	if (!json_object_object_get_ex(node, "$ref", &ref) || !json_object_is_type(ref, json_type_string))
+		return node;
+	r = json_object_get_string(ref);
+	if (strncmp(r, "#/definitions/", 14) == 0 && json_object_object_get_ex(doc, "definitions", &defs) &&
+	    json_object_object_get_ex(defs, r + 14, &target))
+		return target;
+	return node;
+}
+
+static bool requires_id(struct json_object *doc, struct json_object *cls)
+{
+	struct json_object *req;
+
+	cls = deref(doc, cls);
+	if (!json_object_object_get_ex(cls, "required", &req) || !json_object_is_type(req, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(req); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(req, i)), "ID") == 0)
+			return true;
+	return false;
+}
+
+static void id_add(struct json_object *obj)
+{
+	char id[IDMEFV2_UUID_STRLEN];
+
+	if (!json_object_is_type(obj, json_type_object) || json_object_object_get_ex(obj, "ID", NULL))
+		return;
+	if (idmefv2_uuid_new(id, sizeof(id)) == IDMEFV2_OK)
+		json_object_object_add(obj, "ID", json_object_new_string(id));
+}
+
+/*
+ * Give every object the schema of the message's Version says must have an
+ * "ID" (Source and Target entries in 2.D.V08) a fresh UUID if it has none.
+ */
+static void ids_fill(idmefv2_message *msg)
+{
+	const idmefv2_schema *schema = idmefv2_schema_for_version(idmefv2_message_get_version(msg), NULL,
+	                                                          NULL, 0);
+	struct json_object *doc, *props, *cls;
+
+	if (!schema)
+		return;
+	doc = idmefv2_schema_get_document(schema);
+	if (!json_object_object_get_ex(doc, "properties", &props))
+		return;
+	json_object_object_foreach(idmefv2_message_get_object(msg), key, val) {
+		if (!json_object_object_get_ex(props, key, &cls))
+			continue;
+		cls = deref(doc, cls);
+		if (json_object_is_type(val, json_type_array)) {
+			struct json_object *items;
+
+			if (!json_object_object_get_ex(cls, "items", &items) || !requires_id(doc, items))
+				continue;
+			for (size_t i = 0; i < json_object_array_length(val); i++)
+				id_add(json_object_array_get_idx(val, i));
+		} else if (json_object_is_type(val, json_type_object) && requires_id(doc, cls)) {
+			id_add(val);
+		}
+	}
+}
+
 int tool__new_main(int argc, char **argv)
 {
 	const char *version = NULL;
@@ -105,6 +185,7 @@ int tool__new_main(int argc, char **argv)
 	char errstr[1024] = "";
 	idmefv2_error err;
 	int c, status = TOOL_EXIT_USAGE;
+	bool auto_id = true;
 
 	/* Every --set is kept in order, so there are at most argc of them. */
 	sets = calloc((size_t)argc, sizeof(*sets));
@@ -118,6 +199,7 @@ int tool__new_main(int argc, char **argv)
 		case OPT_SET: sets[n_sets++] = optarg; break;
 		case OPT_PRETTY: flags |= IDMEFV2_SERIALIZE_PRETTY; break;
 		case OPT_NO_VALIDATE: flags |= IDMEFV2_SERIALIZE_NO_VALIDATE; break;
+		case OPT_NO_AUTO_ID: auto_id = false; break;
 		case 'h':
 			fputs(tool__new_help, stdout);
 			status = TOOL_EXIT_OK;
@@ -142,6 +224,8 @@ int tool__new_main(int argc, char **argv)
 	for (size_t i = 0; i < n_sets; i++)
 		if (message_apply(msg, sets[i]) != TOOL_EXIT_OK)
 			goto out;
+	if (auto_id)
+		ids_fill(msg);
 
 	err = idmefv2_message_serialize(msg, "application/json", flags, &data, &len, &report,
 	                                errstr, sizeof(errstr));

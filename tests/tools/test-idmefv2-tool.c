@@ -923,6 +923,36 @@ START_TEST(test_new_validates)
 }
 END_TEST
 
+START_TEST(test_new_auto_id)
+{
+	struct run r;
+
+	/* Source requires an ID in 2.D.V08: one is made up unless refused. */
+	run(&r, NULL, "new", "--set", "Analyzer.Name=x", "--set", "Source(0).IP=192.0.2.7");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(strstr(r.out, "\"Source\":[{\"IP\":\"192.0.2.7\",\"ID\":\"") != NULL);
+	run_free(&r);
+
+	run(&r, NULL, "new", "--no-auto-id", "--set", "Analyzer.Name=x", "--set", "Source(0).IP=192.0.2.7");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert(strstr(r.err, "/Source/0: missing required property \"ID\"") != NULL);
+	run_free(&r);
+
+	/* An ID given is kept. */
+	run(&r, NULL, "new", "--set", "Analyzer.Name=x", "--set",
+	    "Target(0).ID=0193a2b4-6000-7000-8000-000000000009");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(strstr(r.out, "\"Target\":[{\"ID\":\"0193a2b4-6000-7000-8000-000000000009\"}]") != NULL);
+	run_free(&r);
+
+	/* 2.D.V07 requires Analyzer.ID. */
+	run(&r, NULL, "new", "--version", "2.D.V07", "--set", "Analyzer.Name=x", "--set", "Analyzer.IP=192.0.2.1");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(strstr(r.out, "\"Analyzer\":{\"Name\":\"x\",\"IP\":\"192.0.2.1\",\"ID\":\"") != NULL);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_new_errors)
 {
 	struct run r;
@@ -1082,6 +1112,7 @@ static Suite *tool_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_new_validates);
 	tcase_add_test(tc, test_new_errors);
+	tcase_add_test(tc, test_new_auto_id);
 	tcase_add_test(tc, test_help_version);
 	suite_add_tcase(s, tc);
 	return s;
