@@ -26,6 +26,18 @@ int tool__validate_main(int argc, char **argv);
 extern const char tool__new_help[];
 int tool__new_main(int argc, char **argv);
 
+extern const char tool__send_help[];
+int tool__send_main(int argc, char **argv);
+
+extern const char tool__listen_help[];
+int tool__listen_main(int argc, char **argv);
+
+struct idmefv2_transport;
+/* Print the transport option table (--list-options). */
+void tool__list_transport_options(FILE *out);
+/* Apply one "-o NAME=VALUE" to @t; errors name the argument. Returns a TOOL_EXIT_*. */
+int tool__transport_option(const char *cmd, struct idmefv2_transport *t, const char *spec);
+
 /* "idmefv2 CMD: " then the formatted text and a newline, on stderr. */
 void tool__error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -19,6 +19,10 @@ static const struct tool_command commands[] = {
 	  tool__validate_help, tool__validate_main },
 	{ "new", "build a message from PATH=VALUE pairs and print it as JSON",
 	  tool__new_help, tool__new_main },
+	{ "send", "send messages over HTTP(S), Kafka or to a directory",
+	  tool__send_help, tool__send_main },
+	{ "listen", "receive messages over HTTP(S), Kafka or from a directory",
+	  tool__listen_help, tool__listen_main },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

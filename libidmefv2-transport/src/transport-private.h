@@ -57,7 +57,9 @@ struct idmefv2__backend {
 	const char *scheme;
 	bool can_send;
 	bool can_listen;
-	/* Check the URL and options, allocate t's backend state (idmefv2__transport_set_backend_data). */
+	/* Check the URL, allocate t's backend state (idmefv2__transport_set_backend_data).
+	 * Options are set after create(): read them in start(). On failure, free what
+	 * was allocated (destroy() is not called). */
 	idmefv2_error (*create)(idmefv2_transport *t, char *errstr, size_t errstr_size);
 	/* Connect or bind; start threads. */
 	idmefv2_error (*start)(idmefv2_transport *t, char *errstr, size_t errstr_size);
@@ -73,11 +75,14 @@ struct idmefv2__backend {
 	unsigned (*get_port)(const idmefv2_transport *t);
 };
 
-/* Backends register here (NULL where the feature was not built: the scheme is then
- * known but answers IDMEFV2_ERR_NOT_BUILT). */
-extern const struct idmefv2__backend idmefv2__backend_file;
-extern const struct idmefv2__backend idmefv2__backend_http;   /* http and https */
-extern const struct idmefv2__backend idmefv2__backend_kafka;
+/* Backends register here. The scheme table in transport.c holds a sender and a
+ * listener backend per scheme; an entry whose feature was not built is NULL and the
+ * scheme then answers IDMEFV2_ERR_NOT_BUILT. transport.c references each symbol only
+ * under its IDMEFV2_HAVE_* macro from the generated transport-config.h. */
+extern const struct idmefv2__backend idmefv2__backend_file;        /* both roles */
+extern const struct idmefv2__backend idmefv2__backend_http_send;   /* http and https, sender (IDMEFV2_HAVE_HTTP) */
+extern const struct idmefv2__backend idmefv2__backend_http_listen; /* http and https, listener (IDMEFV2_HAVE_HTTPD) */
+extern const struct idmefv2__backend idmefv2__backend_kafka;       /* both roles (IDMEFV2_HAVE_KAFKA) */
 
 /* ---- what the generic layer offers backends --------------------------------------------- */
 
@@ -99,6 +104,33 @@ void idmefv2__log(const idmefv2_transport *t, idmefv2_log_level level, const cha
 	__attribute__((format(printf, 3, 4)));
 
 /* Sender side.
+ *
+ * Items are allocated by the generic layer only: a backend gets them from take() and
+ * hands each one back exactly once, with return() (try again later) or done() (final).
+ *
+ * Stop sequence: stop() first refuses new sends and keeps serving take() until
+ * every item has an outcome or "stop.flush_timeout_ms" passes; then
+ * idmefv2__transport_stopping() turns true, take() returns NULL at once, and the
+ * backend's stop() is called: it must join its threads and return() (or done())
+ * every item it still holds before it returns. The generic layer then spools what
+ * is left, or fails it (FAILED, "not delivered before stop") without a spool.
+ * Items left in the spool get no delivery callback in this transport: they have no
+ * outcome yet; the transport that replays the spool reports them (opaque NULL).
+ *
+ * Peer down / spool protocol: when a delivery fails transiently (connection
+ * refused, 5xx, 408, 429, broker down), return() the item instead of retrying it
+ * in place, and wait idmefv2__backoff_ms(t, item->attempts) (interruptibly: stop()
+ * must not wait for a backoff) before taking again. return() puts the item back at
+ * the head of the send queue in seq order, so the next take() gives the oldest
+ * items first. With "spool.dir" set, a return() also marks the peer down: the
+ * item and everything waiting in memory are written to the spool (once each;
+ * item->spool_path is then set) and send() writes new items straight to the
+ * spool, until the next done(SENT) marks the peer up again. The spool is thus
+ * replayed in order as soon as the peer accepts again, and survives a crash
+ * meanwhile. While the in-memory queue is full, send() also writes to the spool,
+ * and take() loads spooled items back in order as room appears. The backend counts attempts in item->attempts and gives up
+ * (dead_letter() + done(FAILED)) when "retry.max" >= 0 and attempts > retry.max.
+ *
  * Take up to @max items, oldest first, waiting up to @timeout_ms (0: no wait, -1: until an
  * item arrives or the transport stops). Returns a list linked by ->next (NULL if none). */
 struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, int timeout_ms);
@@ -106,12 +138,13 @@ struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, 
  * failure when the backend wants the generic layer to hold it; counts a retry. */
 void idmefv2__transport_return(idmefv2_transport *t, struct idmefv2__item *item);
 /* Final outcome of an item: counts, removes it from the spool if there, calls the delivery
- * callback, frees the item, and wakes flush(). */
+ * callback, frees the item, and wakes flush(). It does not dead-letter: call
+ * idmefv2__transport_dead_letter() first for items rejected for good. */
 void idmefv2__transport_done(idmefv2_transport *t, struct idmefv2__item *item,
                              idmefv2_delivery_status status, const char *detail);
 /* A delivery attempt is being repeated (for the counters). */
 void idmefv2__transport_count_retry(idmefv2_transport *t);
-/* Whether stop() has begun. */
+/* Whether stop() has finished flushing and is stopping the backend (see above). */
 bool idmefv2__transport_stopping(const idmefv2_transport *t);
 /* Write @item to the dead-letter file if option "dead_letter" is set. */
 void idmefv2__transport_dead_letter(idmefv2_transport *t, const struct idmefv2__item *item,

@@ -1,8 +1,14 @@
 #!/bin/sh
 # Each public header compiles on its own, as C11 and as C++.
-# Usage: check-headers.sh INCLUDE_DIR
+# Usage: check-headers.sh INCLUDE_DIR [EXTRA_INCLUDE_DIR...]
+# Extra directories hold headers of lower layers that INCLUDE_DIR's headers include.
 set -eu
 inc=$1
+shift
+extra=
+for d in "$@"; do
+	extra="$extra -I$d"
+done
 cc=${CC:-cc}
 cxx=${CXX:-c++}
 flags=$(pkg-config --cflags json-c)
@@ -15,8 +21,8 @@ for h in "$inc"/idmefv2/*.h; do
 	printf '#include <%s>\n' "$name" > "$tmp/t.c"
 	cp "$tmp/t.c" "$tmp/t.cpp"
 	# shellcheck disable=SC2086
-	if $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $flags "$tmp/t.c" &&
-		$cxx -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $flags "$tmp/t.cpp"; then
+	if $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $extra $flags "$tmp/t.c" &&
+		$cxx -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" $extra $flags "$tmp/t.cpp"; then
 		pass=$((pass + 1))
 	else
 		echo "FAIL: $name does not compile alone" >&2

@@ -49,6 +49,9 @@ typedef enum idmefv2_delivery_status {
 
 /**
  * Called once per message with its final outcome, from a transport thread.
+ * A message still in the spool when the transport stops has no outcome yet
+ * and no call: the transport that later replays that spool reports it, with
+ * a NULL @p opaque (the original opaque did not survive the process).
  * @param opaque the value given to send()
  * @param detail a human-readable reason (HTTP status and body excerpt, broker error), or NULL on success
  */
@@ -152,8 +155,10 @@ IDMEFV2_EXPORT unsigned idmefv2_transport_get_port(const idmefv2_transport *t);
  * waits up to option "queue.timeout_ms" (or spools, if a spool is set).
  * @param opaque passed back to the delivery callback
  * @return IDMEFV2_OK (queued or spooled: the outcome comes later through the
- *         delivery callback), IDMEFV2_ERR_FULL, IDMEFV2_ERR_INVALID (with the
- *         report's first failure in errstr), IDMEFV2_ERR_STATE (not started)
+ *         delivery callback), IDMEFV2_ERR_FULL (queue full past
+ *         "queue.timeout_ms", or spool quota "spool.max_bytes" reached),
+ *         IDMEFV2_ERR_INVALID (with the report's first failure in errstr),
+ *         IDMEFV2_ERR_IO (writing to the spool failed), IDMEFV2_ERR_STATE (not started)
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_transport_send(idmefv2_transport *t, idmefv2_message *msg,
                                                     void *opaque, char *errstr, size_t errstr_size);
