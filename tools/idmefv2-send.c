@@ -175,10 +175,12 @@ static void message_send(struct send_ctx *ctx, const char *name, size_t line, co
 	ctx->messages++;
 	err = idmefv2_message_new_from_json(text, len, &msg, errstr, sizeof(errstr));
 	if (err == IDMEFV2_ERR_PARSE) {
-		char reason[sizeof(errstr)];
+		static const char prefix[] = "malformed JSON: ";
 
-		snprintf(reason, sizeof(reason), "malformed JSON: %s", errstr);
-		memcpy(errstr, reason, sizeof(errstr));
+		/* Parse errors are short; shift the text right to make room for the prefix. */
+		errstr[sizeof(errstr) - sizeof(prefix)] = '\0';
+		memmove(errstr + sizeof(prefix) - 1, errstr, strlen(errstr) + 1);
+		memcpy(errstr, prefix, sizeof(prefix) - 1);
 	}
 	if (err == IDMEFV2_OK)
 		err = idmefv2_transport_send(ctx->t, msg, &own_message, errstr, sizeof(errstr));

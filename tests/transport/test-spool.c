@@ -70,7 +70,7 @@ static size_t spool_files(char names[][32], size_t max)
 		if (strlen(de->d_name) != 20 || strspn(de->d_name, "0123456789") != 20)
 			continue;
 		if (names && n < max)
-			snprintf(names[n], 32, "%s", de->d_name);
+			memcpy(names[n], de->d_name, 21); /* 20 digits and the NUL, checked above */
 		n++;
 	}
 	closedir(d);
