@@ -4,7 +4,7 @@
  *   our HTTP sender to our HTTP listener, one request in flight, many in
  *   flight, and NDJSON batches; Kafka produce to librdkafka's mock cluster.
  * The listener validates every message it receives (as it always does).
- * Usage: bench-transport [--messages N] [--no-kafka] FILE.ndjson
+ * Usage: bench-transport [--messages N] [--no-kafka] [--only one|many|batch|kafka] FILE.ndjson
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	struct corpus c;
 	size_t n = 20000;
 	bool kafka = true;
-	const char *path = NULL;
+	const char *path = NULL, *only = NULL;
 	idmefv2_transport *listener = NULL;
 	char err[512], url[128];
 	double r1, r8, rb, rk = -1;
@@ -200,6 +200,8 @@ int main(int argc, char **argv)
 			n = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--no-kafka") == 0)
 			kafka = false;
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
 		else
 			path = argv[i];
 	}
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 
 	if (idmefv2_transport_new("http://127.0.0.1:0/", IDMEFV2_TRANSPORT_LISTENER, &listener, err,
 	                          sizeof(err)) != IDMEFV2_OK ||
-	    set(listener, "httpd.threads", "2") != 0) {
+	    set(listener, "httpd.threads", "0") != 0) {
 		fprintf(stderr, "bench-transport: listener: %s\n", err);
 		return 1;
 	}
@@ -228,15 +230,15 @@ int main(int argc, char **argv)
 		const char *many[] = { "http.max_in_flight", "8", "validate", "false", NULL };
 		const char *batch[] = { "http.max_in_flight", "4", "http.batch", "100", "validate", "false", NULL };
 
-		r1 = run_sender(url, one, &c, n, true);
-		r8 = run_sender(url, many, &c, n, true);
-		rb = run_sender(url, batch, &c, n, true);
+		r1 = !only || strcmp(only, "one") == 0 ? run_sender(url, one, &c, n, true) : 0;
+		r8 = !only || strcmp(only, "many") == 0 ? run_sender(url, many, &c, n, true) : 0;
+		rb = !only || strcmp(only, "batch") == 0 ? run_sender(url, batch, &c, n, true) : 0;
 	}
 	printf("%-56s %10.0f msg/s\n", "HTTP, one request in flight, keep-alive", r1);
 	printf("%-56s %10.0f msg/s\n", "HTTP, 8 requests in flight", r8);
 	printf("%-56s %10.0f msg/s\n", "HTTP, NDJSON batches of 100, 4 in flight", rb);
 #if IDMEFV2_HAVE_KAFKA
-	if (kafka) {
+	if (kafka && (!only || strcmp(only, "kafka") == 0)) {
 		rk = run_kafka(&c, n);
 		printf("%-56s %10.0f msg/s\n", "Kafka produce to the mock cluster (3 brokers, acks=all)", rk);
 	}
@@ -248,5 +250,5 @@ int main(int argc, char **argv)
 		free(c.line[i]);
 	free(c.line);
 	free(c.len);
-	return r1 < 0 || r8 < 0 || rb < 0 || (kafka && rk < 0 && IDMEFV2_HAVE_KAFKA);
+	return r1 < 0 || r8 < 0 || rb < 0 || (kafka && !only && rk < 0 && IDMEFV2_HAVE_KAFKA);
 }

@@ -6,8 +6,11 @@
  * queue, 4xx with a JSON body naming what is wrong, 503 with Retry-After when
  * the queue stays full.
  *
- * Requests are handled on libmicrohttpd's polling threads ("httpd.threads");
- * the state below is read-only once started, so the handler needs no lock.
+ * Requests are handled by one thread per connection ("httpd.threads" 0, the
+ * default) or by a pool of libmicrohttpd polling threads. Per connection is
+ * the default because a pool thread accepts every connection of a burst and
+ * then unserializes and validates their messages alone, one core for all.
+ * The state below is read-only once started, so the handler needs no lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +40,9 @@
 #define DRAIN_AFTER_REPLY (16u << 20)
 /* A connection idle this long is closed, so that silent clients do not hold threads' slots. */
 #define IDLE_TIMEOUT_S 60u
+/* Per-connection threads: parsing and validation need little stack (json-c
+ * limits nesting to 32 levels); 1 MiB leaves a wide margin. */
+#define CONNECTION_STACK_SIZE (1024 * 1024)
 /* The longest a handler waits for queue room between checks for stop(). */
 #define DELIVER_SLICE_MS 100
 /* How long stop() lets requests under way finish, so that a message already queued gets its 204. */
@@ -1268,8 +1274,14 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	/* libmicrohttpd owns the socket from here on, also when it fails to start. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL };
-	if (threads > 1)
+	if (threads == 0) {
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE, CONNECTION_STACK_SIZE, NULL };
+	} else if (threads > 1) {
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+	                                     (intptr_t)idmefv2__opt_int(t, "httpd.max_connections"), NULL };
 	if (st->tls) {
 		flags |= MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, st->cert_pem };

@@ -89,8 +89,11 @@
 	  "Listener: largest request body accepted (413 above)") \
 	X("httpd.any_path", BOOL, "false", HTTP_SCHEMES, 0, 0, NULL, \
 	  "Listener: accept POSTs to any path, not only the URL's") \
-	X("httpd.threads", INT, "2", HTTP_SCHEMES, 1, 256, NULL, \
-	  "Listener: server threads") \
+	X("httpd.threads", INT, "0", HTTP_SCHEMES, 0, 256, NULL, \
+	  "Listener: 0 = one thread per connection (validation of concurrent requests runs in parallel); " \
+	  "N = a pool of N polling threads shared by all connections") \
+	X("httpd.max_connections", INT, "256", HTTP_SCHEMES, 1, 65536, NULL, \
+	  "Listener: most client connections open at once (more are refused until one closes)") \
 	X("httpd.bind", STRING, NULL, HTTP_SCHEMES, 0, 0, NULL, \
 	  "Listener: address to bind (unset: the URL's host)") \
 	X("group_id", STRING, "idmefv2", "kafka", 0, 0, NULL, \

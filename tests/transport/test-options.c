@@ -70,7 +70,7 @@ START_TEST(test_required_names)
 		"tls.key_password", "tls.min_version", "tls.client_ca", "tls.allowed_peers", "auth.username",
 		"auth.password", "auth.bearer_token", "http.timeout_ms", "http.connect_timeout_ms",
 		"http.max_in_flight", "http.http2", "http.batch", "httpd.max_body", "httpd.any_path",
-		"httpd.threads", "httpd.bind", "group_id", "record_key", "dead_letter_topic", "file.extension",
+		"httpd.threads", "httpd.max_connections", "httpd.bind", "group_id", "record_key", "dead_letter_topic", "file.extension",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
