@@ -45,4 +45,17 @@ out=$(LD_LIBRARY_PATH="$root$libdir" "$root/downstream") || fail "downstream run
 echo "$out"
 echo "$out" | grep -q '^/Source/0/IP: "10.0.0.300" does not match the ipType pattern$' ||
 	fail "unexpected downstream output"
-echo "1 passed, 0 failed"
+# libidmefv2-transport: its own .pc, Requires libidmefv2-core.
+[ -e "$root$libdir/pkgconfig/libidmefv2-transport.pc" ] || fail "not installed: libidmefv2-transport.pc"
+pkg-config --print-requires libidmefv2-transport | grep -q '^libidmefv2-core' ||
+	fail "libidmefv2-core missing from the Requires of libidmefv2-transport"
+tflags=$(pkg-config --cflags --libs libidmefv2-transport) || fail "pkg-config libidmefv2-transport"
+echo "pkg-config: $tflags"
+# shellcheck disable=SC2086
+$cc $san_flags -std=c11 -Wall -Werror -o "$root/downstream-transport" "$src/tests/downstream/transport.c" \
+	$tflags || fail "downstream-transport build"
+mkdir "$root/drop"
+out=$(LD_LIBRARY_PATH="$root$libdir" "$root/downstream-transport" "$root/drop") || fail "downstream-transport run"
+[ "$out" = "received downstream" ] || fail "unexpected downstream-transport output: $out"
+echo "$out"
+echo "2 passed, 0 failed"
