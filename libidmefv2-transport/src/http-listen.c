@@ -98,6 +98,21 @@ struct peer_check {
 	char why[200];
 };
 
+/*
+ * What a connection keeps between its requests: the client-certificate
+ * verdict, and the last request's body buffer. Reusing the buffer spares a
+ * large malloc/free per request, whose free makes glibc consolidate its
+ * fastbins (the many small chunks of json-c values) every time.
+ */
+struct conn_ctx {
+	struct peer_check pc;
+	char *buf;
+	size_t cap;
+};
+
+/* A body buffer larger than this is not kept on an idle connection. */
+#define KEEP_BUFFER_MAX (512 * 1024)
+
 /* ---- small helpers ------------------------------------------------------------------------- */
 
 static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -473,11 +488,16 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
 	const struct listen_state *st = cls;
 
-	if (code == MHD_CONNECTION_NOTIFY_STARTED && st->verify_clients) {
+	(void)st;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		/* NULL on ENOMEM: peer_check() then refuses the connection's requests. */
-		*socket_context = calloc(1, sizeof(struct peer_check));
+		*socket_context = calloc(1, sizeof(struct conn_ctx));
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
+		struct conn_ctx *cc = *socket_context;
+
+		if (cc)
+			free(cc->buf);
+		free(cc);
 		*socket_context = NULL;
 	}
 }
@@ -486,12 +506,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static unsigned peer_check(const struct listen_state *st, struct MHD_Connection *conn, const char **why)
 {
 	const union MHD_ConnectionInfo *info;
+	struct conn_ctx *cc;
 	struct peer_check *pc;
 
 	if (!st->verify_clients)
 		return 0;
 	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	pc = info ? info->socket_context : NULL;
+	cc = info ? info->socket_context : NULL;
+	pc = cc ? &cc->pc : NULL;
 	if (!pc) {
 		*why = "out of memory";
 		return 403;
@@ -842,9 +864,15 @@ static unsigned check_headers(struct listen_state *st, struct MHD_Connection *co
 			*ret_reply = reply_text("body of %llu bytes is larger than the limit of %zu", len, st->max_body);
 			return 413;
 		}
-		/* Known length: one allocation. */
-		if (len && (rq->body = malloc((size_t)len)))
-			rq->cap = (size_t)len;
+		/* Known length: one allocation, or none with the connection's buffer. */
+		if (len > rq->cap) {
+			char *body = realloc(rq->body, (size_t)len);
+
+			if (body) {
+				rq->body = body;
+				rq->cap = (size_t)len;
+			}
+		}
 	}
 	return 0;
 }
@@ -853,10 +881,20 @@ static enum MHD_Result request_begin(struct listen_state *st, struct MHD_Connect
                                      const char *url, const char *method, void **con_cls)
 {
 	struct request *rq = calloc(1, sizeof(*rq));
+	const union MHD_ConnectionInfo *info;
+	struct conn_ctx *cc;
 
 	if (!rq)
 		return MHD_NO;
 	*con_cls = rq;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	cc = info ? info->socket_context : NULL;
+	if (cc && cc->buf) {
+		rq->body = cc->buf;
+		rq->cap = cc->cap;
+		cc->buf = NULL;
+		cc->cap = 0;
+	}
 	atomic_fetch_add(&st->active, 1);
 	if (atomic_load(&st->stopping)) {
 		/* Only requests already under way may finish during stop(). */
@@ -959,9 +997,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct listen_state *st = cls;
 	struct request *rq = *con_cls;
 
+	const union MHD_ConnectionInfo *info;
+	struct conn_ctx *cc;
+
 	if (!rq)
 		return;
 	atomic_fetch_sub(&st->active, 1);
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	cc = info ? info->socket_context : NULL;
+	if (cc && !cc->buf && rq->body && rq->cap <= KEEP_BUFFER_MAX) {
+		cc->buf = rq->body;
+		cc->cap = rq->cap;
+		rq->body = NULL;
+	}
 	free(rq->body);
 	free(rq->reply);
 	free(rq);
