@@ -4,12 +4,15 @@
  * status code of draft-lehmann-idmefv2-https-transport-05 it answers, with
  * certificates made by certtool for HTTPS and mutual TLS.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -234,6 +237,43 @@ START_TEST(test_post_204)
 	ck_assert_int_eq(queue_next(&f), 2);
 	ck_assert_uint_eq(counters(&f).received, 2);
 	ck_assert_uint_eq(counters(&f).invalid, 0);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(test_max_connections)
+{
+	static const char *const one[] = { "httpd.max_connections", "1", END_OPTS };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct fx f;
+	struct listen_reply r;
+	int idle, status = 0;
+
+	fx_start(&f, "http://127.0.0.1:0/", 10, one);
+	sa.sin_port = htons((uint16_t)f.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	idle = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(idle, 0);
+	ck_assert_int_eq(connect(idle, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	usleep(100000); /* let the server take the idle connection */
+
+	/* The only slot is taken: the request gets no answer. */
+	fx_post(&f, message_json(1), NULL, &r);
+	ck_assert_int_ne(r.exit_code, 0);
+	ck_assert_uint_eq(r.status, 0);
+	listen_reply_clear(&r);
+	ck_assert_uint_eq(idmefv2_queue_size(f.q), 0);
+
+	/* Once it is free, requests are served again. */
+	close(idle);
+	for (int i = 0; i < 40 && status != 204; i++) {
+		usleep(50000);
+		fx_post(&f, message_json(2), NULL, &r);
+		status = (int)r.status;
+		listen_reply_clear(&r);
+	}
+	ck_assert_int_eq(status, 204);
+	ck_assert_int_eq(queue_next(&f), 2);
 	fx_stop(&f);
 }
 END_TEST
@@ -1267,6 +1307,7 @@ static Suite *http_listen_suite(void)
 	TCase *tls = tcase_create("https");
 
 	tcase_add_test(tc, test_post_204);
+	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_method_405);
 	tcase_add_test(tc, test_path_404_and_any_path);
 	tcase_add_test(tc, test_content_type_415);
