@@ -19,6 +19,7 @@
  * then the same, and captures do not matter.
  */
 #include "regex-private.h"
+#include "idmefv2-common.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -214,16 +215,6 @@ static bool raw_append(struct parser *ps, const char *s, size_t n)
 	return true;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static bool is_digit(int c)
 {
@@ -394,8 +385,8 @@ static int32_t char_escape(struct parser *ps, int c, size_t at)
 		}
 		return 0;
 	case 'x':
-		if (ps->i + 2 <= len && hexval((unsigned char)p[ps->i]) >= 0 && hexval((unsigned char)p[ps->i + 1]) >= 0) {
-			int32_t v = hexval((unsigned char)p[ps->i]) * 16 + hexval((unsigned char)p[ps->i + 1]);
+		if (ps->i + 2 <= len && idmefv2__hex_value((unsigned char)p[ps->i]) >= 0 && idmefv2__hex_value((unsigned char)p[ps->i + 1]) >= 0) {
+			int32_t v = idmefv2__hex_value((unsigned char)p[ps->i]) * 16 + idmefv2__hex_value((unsigned char)p[ps->i + 1]);
 			ps->i += 2;
 			return v;
 		}
@@ -405,8 +396,8 @@ static int32_t char_escape(struct parser *ps, int c, size_t at)
 		if (ps->i < len && p[ps->i] == '{') {
 			size_t j = ps->i + 1;
 			uint32_t v = 0;
-			while (j < len && hexval((unsigned char)p[j]) >= 0 && v <= MAX_CODEPOINT)
-				v = v * 16 + (uint32_t)hexval((unsigned char)p[j++]);
+			while (j < len && idmefv2__hex_value((unsigned char)p[j]) >= 0 && v <= MAX_CODEPOINT)
+				v = v * 16 + (uint32_t)idmefv2__hex_value((unsigned char)p[j++]);
 			if (j == ps->i + 1 || j >= len || p[j] != '}' || v > MAX_CODEPOINT) {
 				parse_error(ps, at, "malformed \\u{...} escape");
 				return -1;
@@ -418,7 +409,7 @@ static int32_t char_escape(struct parser *ps, int c, size_t at)
 		if (ps->i + 4 > len)
 			goto bad_u;
 		for (int k = 0; k < 4; k++) {
-			int h = hexval((unsigned char)p[ps->i + k]);
+			int h = idmefv2__hex_value((unsigned char)p[ps->i + k]);
 			if (h < 0)
 				goto bad_u;
 			v = v * 16 + h;
@@ -429,7 +420,7 @@ static int32_t char_escape(struct parser *ps, int c, size_t at)
 			int32_t lo = 0;
 			int k;
 			for (k = 0; k < 4; k++) {
-				int h = hexval((unsigned char)p[ps->i + 2 + k]);
+				int h = idmefv2__hex_value((unsigned char)p[ps->i + 2 + k]);
 				if (h < 0)
 					break;
 				lo = lo * 16 + h;

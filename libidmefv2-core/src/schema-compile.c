@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "schema-private.h"
+#include "idmefv2-common.h"
 
 /* ---- arena: every node and rule of a schema, freed at once ---- */
 
@@ -411,16 +412,6 @@ static char *uri_resolve(const char *base, const char *ref)
 	return sb_take(&out);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static char *percent_decode(const char *s)
 {
@@ -432,7 +423,7 @@ static char *percent_decode(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
 
-		if (s[i] == '%' && (h = hexval(s[i + 1])) >= 0 && (l = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && (h = idmefv2__hex_value((unsigned char)s[i + 1])) >= 0 && (l = idmefv2__hex_value((unsigned char)s[i + 2])) >= 0) {
 			out[j++] = (char)(h * 16 + l);
 			i += 2;
 		} else {

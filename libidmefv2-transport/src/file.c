@@ -36,6 +36,7 @@
 
 #include "transport-generic.h"
 #include "transport-private.h"
+#include "idmefv2-common.h"
 
 #define SEND_BATCH 64
 #define MAX_FILE_BYTES (64u << 20)
@@ -82,20 +83,6 @@ static bool is_transient(int err)
 	}
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
 
 /* Returns 0 or an errno value. */
 static int write_one(int dir_fd, const char *extension, const struct idmefv2__item *item)
@@ -113,7 +100,7 @@ static int write_one(int dir_fd, const char *extension, const struct idmefv2__it
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
-	if (!write_all(fd, item->data, item->len) || fsync(fd) < 0)
+	if (!idmefv2__write_all(fd, item->data, item->len) || fsync(fd) < 0)
 		err = errno;
 	if (close(fd) < 0 && !err)
 		err = errno;

@@ -11,6 +11,8 @@
 
 #include <idmefv2/queue.h>
 
+#include "idmefv2-common.h"
+
 struct entry {
 	struct entry *next;
 	struct entry *prev; /* outstanding list only */
@@ -36,35 +38,7 @@ struct idmefv2_queue {
 	size_t unfinished;
 };
 
-/* Absolute CLOCK_MONOTONIC deadline @timeout_ms from now (unused when timeout_ms < 0). */
-static struct timespec deadline_after(int timeout_ms)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (timeout_ms > 0) {
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
-	return ts;
-}
-
-/* Wait on @cond: forever for timeout_ms < 0. Returns false once @deadline has passed. */
-static bool wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, int timeout_ms,
-                       const struct timespec *deadline)
-{
-	if (timeout_ms == 0)
-		return false;
-	if (timeout_ms < 0) {
-		pthread_cond_wait(cond, lock);
-		return true;
-	}
-	return pthread_cond_timedwait(cond, lock, deadline) != ETIMEDOUT;
-}
 
 IDMEFV2_EXPORT idmefv2_queue *idmefv2_queue_new(size_t capacity)
 {
@@ -161,10 +135,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_queue_put_all(idmefv2_queue *q, idmefv2_mes
 		last = e;
 	}
 
-	deadline = deadline_after(timeout_ms);
+	deadline = idmefv2__deadline_after(timeout_ms);
 	pthread_mutex_lock(&q->lock);
 	while (!q->closed && q->capacity - q->size < n) {
-		if (!wait_until(&q->not_full, &q->lock, timeout_ms, &deadline))
+		if (!idmefv2__cond_wait_until(&q->not_full, &q->lock, timeout_ms, &deadline))
 			break;
 	}
 	if (q->closed)
@@ -212,10 +186,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_queue_get(idmefv2_queue *q, int timeout_ms,
 
 	if (!q || !ret_msg)
 		return IDMEFV2_ERR_INVALID_ARG;
-	deadline = deadline_after(timeout_ms);
+	deadline = idmefv2__deadline_after(timeout_ms);
 	pthread_mutex_lock(&q->lock);
 	while (!q->head && !q->closed) {
-		if (!wait_until(&q->not_empty, &q->lock, timeout_ms, &deadline))
+		if (!idmefv2__cond_wait_until(&q->not_empty, &q->lock, timeout_ms, &deadline))
 			break;
 	}
 	e = q->head;
@@ -284,10 +258,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_queue_join(idmefv2_queue *q, int timeout_ms
 
 	if (!q)
 		return IDMEFV2_ERR_INVALID_ARG;
-	deadline = deadline_after(timeout_ms);
+	deadline = idmefv2__deadline_after(timeout_ms);
 	pthread_mutex_lock(&q->lock);
 	while (q->size > 0 || q->unfinished > 0) {
-		if (!wait_until(&q->all_done, &q->lock, timeout_ms, &deadline)) {
+		if (!idmefv2__cond_wait_until(&q->all_done, &q->lock, timeout_ms, &deadline)) {
 			if (q->size > 0 || q->unfinished > 0)
 				err = IDMEFV2_ERR_TIMEOUT;
 			break;

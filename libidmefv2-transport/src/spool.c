@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "transport-generic.h"
+#include "idmefv2-common.h"
 
 #define SPOOL_MAGIC "IDMEFV2-SPOOL 1 "
 #define SEQ_DIGITS 20
@@ -190,20 +191,6 @@ idmefv2_error idmefv2__spool_scan(struct idmefv2__spool *spool, struct idmefv2__
 	return IDMEFV2_OK;
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
 
 static char *join_path(const char *dir, const char *name)
 {
@@ -244,8 +231,8 @@ idmefv2_error idmefv2__spool_write(struct idmefv2__spool *spool, uint64_t seq, c
 	fd = openat(spool->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto io_error;
-	if (!write_all(fd, SPOOL_MAGIC, sizeof(SPOOL_MAGIC) - 1) || !write_all(fd, content_type, strlen(content_type)) ||
-	    !write_all(fd, "\n", 1) || !write_all(fd, data, len))
+	if (!idmefv2__write_all(fd, SPOOL_MAGIC, sizeof(SPOOL_MAGIC) - 1) || !idmefv2__write_all(fd, content_type, strlen(content_type)) ||
+	    !idmefv2__write_all(fd, "\n", 1) || !idmefv2__write_all(fd, data, len))
 		goto io_error;
 	/* Data before name: after a crash the final name only ever points at complete content. */
 	if (fsync(fd) < 0)

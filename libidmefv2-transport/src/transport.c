@@ -28,6 +28,7 @@
 #include "transport-config.h"
 #include "transport-generic.h"
 #include "transport-private.h"
+#include "idmefv2-common.h"
 
 enum state {
 	STATE_NEW,
@@ -163,34 +164,7 @@ int64_t idmefv2__now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct timespec deadline_after(int timeout_ms)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (timeout_ms > 0) {
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
-	return ts;
-}
-
-/* false once the deadline has passed (timeout_ms 0: at once; < 0: never). */
-static bool wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, int timeout_ms,
-                       const struct timespec *deadline)
-{
-	if (timeout_ms == 0)
-		return false;
-	if (timeout_ms < 0) {
-		pthread_cond_wait(cond, lock);
-		return true;
-	}
-	return pthread_cond_timedwait(cond, lock, deadline) != ETIMEDOUT;
-}
 
 static struct item_priv *item_priv(struct idmefv2__item *item)
 {
@@ -641,7 +615,7 @@ static void spool_refill(idmefv2_transport *t, struct idmefv2__item **failed)
 
 static idmefv2_error enqueue(idmefv2_transport *t, struct idmefv2__item *item, char *errstr, size_t errstr_size)
 {
-	struct timespec deadline = deadline_after(t->queue_timeout_ms);
+	struct timespec deadline = idmefv2__deadline_after(t->queue_timeout_ms);
 	idmefv2_error err = IDMEFV2_OK;
 	uint64_t size;
 
@@ -681,7 +655,7 @@ static idmefv2_error enqueue(idmefv2_transport *t, struct idmefv2__item *item, c
 		COUNT(t, n_spooled, 1);
 	} else {
 		while (t->mem_count >= t->capacity && atomic_load(&t->state) == STATE_STARTED) {
-			if (!wait_until(&t->cond_room, &t->lock, t->queue_timeout_ms, &deadline))
+			if (!idmefv2__cond_wait_until(&t->cond_room, &t->lock, t->queue_timeout_ms, &deadline))
 				break;
 		}
 		if (atomic_load(&t->state) != STATE_STARTED) {
@@ -797,7 +771,7 @@ static void finish(idmefv2_transport *t, struct idmefv2__item *item, idmefv2_del
 
 struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, int timeout_ms)
 {
-	struct timespec deadline = deadline_after(timeout_ms);
+	struct timespec deadline = idmefv2__deadline_after(timeout_ms);
 	struct idmefv2__item *list = NULL;
 	struct idmefv2__item **link = &list;
 	struct idmefv2__item *failed = NULL;
@@ -826,7 +800,7 @@ struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, 
 		}
 		if (failed)
 			break;
-		if (!wait_until(&t->cond_items, &t->lock, timeout_ms, &deadline))
+		if (!idmefv2__cond_wait_until(&t->cond_items, &t->lock, timeout_ms, &deadline))
 			break;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -1131,14 +1105,14 @@ IDMEFV2_EXPORT unsigned idmefv2_transport_get_port(const idmefv2_transport *t)
 
 IDMEFV2_EXPORT idmefv2_error idmefv2_transport_flush(idmefv2_transport *t, int timeout_ms)
 {
-	struct timespec deadline = deadline_after(timeout_ms);
+	struct timespec deadline = idmefv2__deadline_after(timeout_ms);
 	idmefv2_error err = IDMEFV2_OK;
 
 	if (!t)
 		return IDMEFV2_ERR_INVALID_ARG;
 	pthread_mutex_lock(&t->lock);
 	while (t->pending > 0) {
-		if (!wait_until(&t->cond_done, &t->lock, timeout_ms, &deadline)) {
+		if (!idmefv2__cond_wait_until(&t->cond_done, &t->lock, timeout_ms, &deadline)) {
 			if (t->pending > 0)
 				err = IDMEFV2_ERR_TIMEOUT;
 			break;

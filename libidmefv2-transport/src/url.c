@@ -10,17 +10,8 @@
 
 #include "transport-generic.h"
 #include "transport-private.h"
+#include "idmefv2-common.h"
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A new string of @len bytes of @s with %XX sequences decoded, or NULL if malformed
  * or decoding to NUL (which would truncate a path silently). */
@@ -41,8 +32,8 @@ static char *percent_decode(const char *s, size_t len, bool *ret_nomem)
 			free(out);
 			return NULL;
 		}
-		int h = hex_value(s[i + 1]);
-		int l = hex_value(s[i + 2]);
+		int h = idmefv2__hex_value((unsigned char)s[i + 1]);
+		int l = idmefv2__hex_value((unsigned char)s[i + 2]);
 		if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 			free(out);
 			return NULL;
