@@ -1347,10 +1347,11 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	st->last_log[0] = '\0';
+	/* The logger first, so that libmicrohttpd reports problems with the other options through it;
+	 * callbacks take two arguments, which an option array cannot carry. */
 	st->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, st,
-	                              MHD_OPTION_ARRAY, opts,
-	                              /* callbacks take two arguments, which an option array cannot carry */
 	                              MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, st,
+	                              MHD_OPTION_ARRAY, opts,
 	                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, st,
 	                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, st,
 	                              MHD_OPTION_END);
