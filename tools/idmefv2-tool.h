@@ -29,6 +29,9 @@ int tool__new_main(int argc, char **argv);
 extern const char tool__send_help[];
 int tool__send_main(int argc, char **argv);
 
+extern const char tool__convert_help[];
+int tool__convert_main(int argc, char **argv);
+
 extern const char tool__listen_help[];
 int tool__listen_main(int argc, char **argv);
 

@@ -21,6 +21,8 @@ static const struct tool_command commands[] = {
 	  tool__new_help, tool__new_main },
 	{ "send", "send messages over HTTP(S), Kafka or to a directory",
 	  tool__send_help, tool__send_main },
+	{ "convert", "convert native NDJSON alerts into IDMEFv2 NDJSON with a mapping template",
+	  tool__convert_help, tool__convert_main },
 	{ "listen", "receive messages over HTTP(S), Kafka or from a directory",
 	  tool__listen_help, tool__listen_main },
 };

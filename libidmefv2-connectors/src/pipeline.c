@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The conversion pipeline: parse, map, validate, deliver. Every rejection is
+ * counted and logged, never fatal, so one bad alert cannot stop a daemon.
+ */
+#include <idmefv2/pipeline.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include <idmefv2/message.h>
+#include <idmefv2/schema.h>
+
+struct idmefv2_pipeline {
+	const idmefv2_mapping *mapping;
+	const idmefv2_schema *schema;
+	idmefv2_log_cb log_cb;
+	void *log_data;
+	idmefv2_transport *transport;
+	idmefv2_pipeline_output_cb output_cb;
+	void *output_data;
+	FILE *dead_letter;
+	/* The delivery callback runs on a transport thread. */
+	pthread_mutex_t lock;
+	idmefv2_pipeline_counters counters;
+};
+
+static void set_error(char *errstr, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_error(char *errstr, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errstr || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errstr, size, fmt, ap);
+	va_end(ap);
+}
+
+static void plog(idmefv2_pipeline *p, idmefv2_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void plog(idmefv2_pipeline *p, idmefv2_log_level level, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!p->log_cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	p->log_cb(level, buf, p->log_data);
+}
+
+static void count(idmefv2_pipeline *p, uint64_t *field)
+{
+	pthread_mutex_lock(&p->lock);
+	(*field)++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_new(const idmefv2_mapping *mapping, const char *version,
+                                                  idmefv2_pipeline **ret_p,
+                                                  char *errstr, size_t errstr_size)
+{
+	idmefv2_error err = IDMEFV2_OK;
+	const idmefv2_schema *schema;
+	idmefv2_pipeline *p;
+
+	if (ret_p)
+		*ret_p = NULL;
+	if (!mapping || !ret_p) {
+		set_error(errstr, errstr_size, "pipeline: NULL mapping or result");
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	schema = idmefv2_schema_for_version(version ? version : IDMEFV2_VERSION_LATEST, &err,
+	                                    errstr, errstr_size);
+	if (!schema)
+		return err != IDMEFV2_OK ? err : IDMEFV2_ERR_VERSION;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		set_error(errstr, errstr_size, "pipeline: out of memory");
+		return IDMEFV2_ERR_NOMEM;
+	}
+	p->mapping = mapping;
+	p->schema = schema;
+	pthread_mutex_init(&p->lock, NULL);
+	*ret_p = p;
+	return IDMEFV2_OK;
+}
+
+IDMEFV2_EXPORT void idmefv2_pipeline_set_log_cb(idmefv2_pipeline *p, idmefv2_log_cb cb, void *user_data)
+{
+	if (!p)
+		return;
+	p->log_cb = cb;
+	p->log_data = user_data;
+}
+
+static void on_delivery(idmefv2_transport *t, void *opaque, idmefv2_delivery_status status,
+                        const char *detail, void *user_data)
+{
+	idmefv2_pipeline *p = user_data;
+
+	(void)t;
+	(void)opaque;
+	if (status == IDMEFV2_DELIVERY_SENT) {
+		count(p, &p->counters.sent);
+		return;
+	}
+	count(p, &p->counters.failed);
+	plog(p, IDMEFV2_LOG_WARNING, "delivery %s: %s",
+	     status == IDMEFV2_DELIVERY_REJECTED ? "rejected" : "failed", detail ? detail : "no detail");
+}
+
+IDMEFV2_EXPORT void idmefv2_pipeline_set_transport(idmefv2_pipeline *p, idmefv2_transport *t)
+{
+	if (!p)
+		return;
+	p->transport = t;
+	p->output_cb = NULL;
+	p->output_data = NULL;
+	if (t)
+		idmefv2_transport_set_delivery_cb(t, on_delivery, p);
+}
+
+IDMEFV2_EXPORT void idmefv2_pipeline_set_output_cb(idmefv2_pipeline *p, idmefv2_pipeline_output_cb cb,
+                                                   void *user_data)
+{
+	if (!p)
+		return;
+	p->output_cb = cb;
+	p->output_data = user_data;
+	if (cb)
+		p->transport = NULL;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_set_dead_letter(idmefv2_pipeline *p, const char *path,
+                                                              char *errstr, size_t errstr_size)
+{
+	FILE *f = NULL;
+
+	if (!p)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (path) {
+		f = fopen(path, "ae");
+		if (!f) {
+			set_error(errstr, errstr_size, "dead-letter file %s: %s", path, strerror(errno));
+			return IDMEFV2_ERR_IO;
+		}
+	}
+	if (p->dead_letter)
+		fclose(p->dead_letter);
+	p->dead_letter = f;
+	return IDMEFV2_OK;
+}
+
+static void dead_letter(idmefv2_pipeline *p, const char *origin, uint64_t line, const char *error,
+                        struct json_object *input, struct json_object *output)
+{
+	struct json_object *rec;
+	const char *text;
+
+	if (!p->dead_letter)
+		return;
+	rec = json_object_new_object();
+	if (!rec)
+		goto fail;
+	json_object_object_add(rec, "origin", json_object_new_string(origin));
+	json_object_object_add(rec, "line", json_object_new_int64((int64_t)line));
+	json_object_object_add(rec, "error", json_object_new_string(error));
+	json_object_object_add(rec, "input", json_object_get(input));
+	if (output)
+		json_object_object_add(rec, "output", json_object_get(output));
+	text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text || fprintf(p->dead_letter, "%s\n", text) < 0 || fflush(p->dead_letter) != 0) {
+		json_object_put(rec);
+		goto fail;
+	}
+	json_object_put(rec);
+	return;
+fail:
+	plog(p, IDMEFV2_LOG_ERROR, "%s:%" PRIu64 ": cannot write the dead-letter record", origin, line);
+}
+
+static void deliver(idmefv2_pipeline *p, struct json_object *out, const char *origin, uint64_t line)
+{
+	char err[512] = "";
+	idmefv2_error e;
+	const char *text;
+
+	if (p->output_cb) {
+		e = p->output_cb(p, out, p->output_data);
+		if (e == IDMEFV2_OK) {
+			count(p, &p->counters.sent);
+		} else {
+			count(p, &p->counters.failed);
+			plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": output refused: %s", origin, line,
+			     idmefv2_strerror(e));
+		}
+		return;
+	}
+	if (!p->transport)
+		return;
+	text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text) {
+		e = IDMEFV2_ERR_NOMEM;
+		set_error(err, sizeof(err), "out of memory");
+	} else {
+		e = idmefv2_transport_send_raw(p->transport, "application/json", text, strlen(text), NULL,
+		                               err, sizeof(err));
+	}
+	if (e != IDMEFV2_OK) {
+		count(p, &p->counters.failed);
+		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": send failed: %s: %s", origin, line,
+		     idmefv2_strerror(e), err);
+	}
+}
+
+static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, const char *origin,
+                             uint64_t line, idmefv2_pipeline_result *ret_result)
+{
+	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_INVALID;
+	struct json_object *out = NULL;
+	idmefv2_report *report = NULL;
+	char err[512] = "", why[1024];
+	idmefv2_error e;
+
+	e = idmefv2_mapping_apply(p->mapping, input, &out, err, sizeof(err));
+	if (e == IDMEFV2_ERR_NOMEM)
+		goto out;
+	if (e != IDMEFV2_OK) {
+		e = IDMEFV2_OK;
+		count(p, &p->counters.invalid);
+		snprintf(why, sizeof(why), "mapping failed: %s", err);
+		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": %s", origin, line, why);
+		dead_letter(p, origin, line, why, input, NULL);
+		goto out;
+	}
+	if (!out) {
+		result = IDMEFV2_PIPELINE_FILTERED;
+		count(p, &p->counters.filtered);
+		goto out;
+	}
+	e = idmefv2_schema_validate(p->schema, out, IDMEFV2_VALIDATE_FIRST_ERROR, &report);
+	if (e == IDMEFV2_ERR_INVALID) {
+		e = IDMEFV2_OK;
+		count(p, &p->counters.invalid);
+		if (report && idmefv2_report_count(report) > 0) {
+			const char *ptr = idmefv2_report_instance_path(report, 0);
+
+			snprintf(why, sizeof(why), "invalid output: %s: %s", ptr[0] ? ptr : "/",
+			         idmefv2_report_message(report, 0));
+		} else {
+			snprintf(why, sizeof(why), "invalid output");
+		}
+		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": %s", origin, line, why);
+		dead_letter(p, origin, line, why, input, out);
+		goto out;
+	}
+	if (e != IDMEFV2_OK)
+		goto out;
+	result = IDMEFV2_PIPELINE_CONVERTED;
+	count(p, &p->counters.converted);
+	deliver(p, out, origin, line);
+out:
+	idmefv2_report_free(report);
+	json_object_put(out);
+	if (ret_result)
+		*ret_result = result;
+	return e;
+}
+
+/* Line number for logs: the caller's, or the running count of inputs. */
+static uint64_t take_line(idmefv2_pipeline *p, uint64_t line)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = ++p->counters.read;
+	pthread_mutex_unlock(&p->lock);
+	return line ? line : n;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_object(idmefv2_pipeline *p, struct json_object *input,
+                                                          const char *origin, uint64_t line,
+                                                          idmefv2_pipeline_result *ret_result)
+{
+	if (!p)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (!origin)
+		origin = "input";
+	line = take_line(p, line);
+	if (!json_object_is_type(input, json_type_object)) {
+		count(p, &p->counters.malformed);
+		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": malformed input: not a JSON object", origin, line);
+		if (ret_result)
+			*ret_result = IDMEFV2_PIPELINE_MALFORMED;
+		return IDMEFV2_OK;
+	}
+	return process(p, input, origin, line, ret_result);
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, const char *text, size_t len,
+                                                        const char *origin, uint64_t line,
+                                                        idmefv2_pipeline_result *ret_result)
+{
+	struct json_object *input = NULL;
+	char err[512] = "";
+	idmefv2_error e;
+
+	if (!p || (!text && len > 0))
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (!origin)
+		origin = "input";
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	line = take_line(p, line);
+	e = idmefv2_json_parse(text ? text : "", len, &input, err, sizeof(err));
+	if (e == IDMEFV2_ERR_NOMEM)
+		return e;
+	if (e != IDMEFV2_OK || !json_object_is_type(input, json_type_object)) {
+		count(p, &p->counters.malformed);
+		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": malformed JSON: %s", origin, line,
+		     e != IDMEFV2_OK ? err : "not a JSON object");
+		json_object_put(input);
+		if (ret_result)
+			*ret_result = IDMEFV2_PIPELINE_MALFORMED;
+		return IDMEFV2_OK;
+	}
+	e = process(p, input, origin, line, ret_result);
+	json_object_put(input);
+	return e;
+}
+
+IDMEFV2_EXPORT void idmefv2_pipeline_get_counters(idmefv2_pipeline *p,
+                                                  idmefv2_pipeline_counters *ret_counters)
+{
+	if (!ret_counters)
+		return;
+	if (!p) {
+		memset(ret_counters, 0, sizeof(*ret_counters));
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	*ret_counters = p->counters;
+	pthread_mutex_unlock(&p->lock);
+}
+
+IDMEFV2_EXPORT void idmefv2_pipeline_free(idmefv2_pipeline *p)
+{
+	if (!p)
+		return;
+	if (p->dead_letter)
+		fclose(p->dead_letter);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
