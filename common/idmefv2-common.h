@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <time.h>
 
+/* Format into a caller's error buffer (NULL or size 0: nothing). */
+void idmefv2__set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* The value of hexadecimal digit @c, or -1. */
 int idmefv2__hex_value(int c);
 

@@ -76,18 +76,6 @@ static void dw_log(idmefv2_dirwatch *w, idmefv2_log_level level, const char *fmt
 	w->log_cb(level, msg, w->log_ud);
 }
 
-static void set_err(char *errstr, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, size, fmt, ap);
-	va_end(ap);
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -498,32 +486,32 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_dirwatch_start(idmefv2_dirwatch *w, char *e
 	if (!w)
 		return IDMEFV2_ERR_INVALID_ARG;
 	if (w->started || !w->file_cb) {
-		set_err(errstr, errstr_size, "%s", w->started ? "already started" : "no file callback");
+		idmefv2__set_error(errstr, errstr_size, "%s", w->started ? "already started" : "no file callback");
 		return IDMEFV2_ERR_STATE;
 	}
 	if (stat(w->root, &st) != 0) {
-		set_err(errstr, errstr_size, "%s: %s", w->root, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", w->root, strerror(errno));
 		return IDMEFV2_ERR_IO;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		set_err(errstr, errstr_size, "%s: not a directory", w->root);
+		idmefv2__set_error(errstr, errstr_size, "%s: not a directory", w->root);
 		return IDMEFV2_ERR_IO;
 	}
 	w->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ino_fd < 0) {
-		set_err(errstr, errstr_size, "inotify_init1: %s", strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "inotify_init1: %s", strerror(errno));
 		return IDMEFV2_ERR_IO;
 	}
 	r = scan_dir(w, w->root, w->report_existing ? REPORT_ALL : REPORT_NONE);
 	if (r != IDMEFV2_OK) {
-		set_err(errstr, errstr_size, "%s: %s", w->root, "out of memory");
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", w->root, "out of memory");
 		goto fail;
 	}
 	/* The root's watch descriptor, found again without a second add (which would not change it). */
 	wd = inotify_add_watch(w->ino_fd, w->root, DIR_MASK);
 	idx = wd >= 0 ? watch_find(w, wd) : -1;
 	if (idx < 0) {
-		set_err(errstr, errstr_size, "%s: cannot watch: %s", w->root, wd < 0 ? strerror(errno) : "vanished");
+		idmefv2__set_error(errstr, errstr_size, "%s: cannot watch: %s", w->root, wd < 0 ? strerror(errno) : "vanished");
 		r = IDMEFV2_ERR_IO;
 		goto fail;
 	}

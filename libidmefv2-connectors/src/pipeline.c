@@ -18,6 +18,8 @@
 #include <idmefv2/message.h>
 #include <idmefv2/schema.h>
 
+#include "idmefv2-common.h"
+
 struct idmefv2_pipeline {
 	const idmefv2_mapping *mapping;
 	const idmefv2_schema *schema;
@@ -32,17 +34,6 @@ struct idmefv2_pipeline {
 	idmefv2_pipeline_counters counters;
 };
 
-static void set_error(char *errstr, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_error(char *errstr, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, size, fmt, ap);
-	va_end(ap);
-}
 
 static void plog(idmefv2_pipeline *p, idmefv2_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -77,7 +68,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_new(const idmefv2_mapping *mapping
 	if (ret_p)
 		*ret_p = NULL;
 	if (!mapping || !ret_p) {
-		set_error(errstr, errstr_size, "pipeline: NULL mapping or result");
+		idmefv2__set_error(errstr, errstr_size, "pipeline: NULL mapping or result");
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
 	schema = idmefv2_schema_for_version(version ? version : IDMEFV2_VERSION_LATEST, &err,
@@ -86,7 +77,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_new(const idmefv2_mapping *mapping
 		return err != IDMEFV2_OK ? err : IDMEFV2_ERR_VERSION;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		set_error(errstr, errstr_size, "pipeline: out of memory");
+		idmefv2__set_error(errstr, errstr_size, "pipeline: out of memory");
 		return IDMEFV2_ERR_NOMEM;
 	}
 	p->mapping = mapping;
@@ -152,7 +143,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_set_dead_letter(idmefv2_pipeline *
 	if (path) {
 		f = fopen(path, "ae");
 		if (!f) {
-			set_error(errstr, errstr_size, "dead-letter file %s: %s", path, strerror(errno));
+			idmefv2__set_error(errstr, errstr_size, "dead-letter file %s: %s", path, strerror(errno));
 			return IDMEFV2_ERR_IO;
 		}
 	}
@@ -212,7 +203,7 @@ static void deliver(idmefv2_pipeline *p, struct json_object *out, const char *or
 	text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text) {
 		e = IDMEFV2_ERR_NOMEM;
-		set_error(err, sizeof(err), "out of memory");
+		idmefv2__set_error(err, sizeof(err), "out of memory");
 	} else {
 		e = idmefv2_transport_send_raw(p->transport, "application/json", text, strlen(text), NULL,
 		                               err, sizeof(err));

@@ -85,18 +85,6 @@ static void poller_log(const idmefv2_poller *p, idmefv2_log_level level, const c
 	p->log_cb(level, buf, p->log_ud);
 }
 
-static void set_err(char *errstr, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, size, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t now_ms(void)
 {
@@ -415,12 +403,12 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_jsonrpc_response_check(json_object *reply, 
 	json_object *v, *err, *result;
 
 	if (!json_object_is_type(reply, json_type_object)) {
-		set_err(errstr, errstr_size, "JSON-RPC reply is not an object");
+		idmefv2__set_error(errstr, errstr_size, "JSON-RPC reply is not an object");
 		return IDMEFV2_ERR_PARSE;
 	}
 	if (!json_object_object_get_ex(reply, "jsonrpc", &v) || !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "2.0") != 0) {
-		set_err(errstr, errstr_size, "JSON-RPC reply without \"jsonrpc\": \"2.0\"");
+		idmefv2__set_error(errstr, errstr_size, "JSON-RPC reply without \"jsonrpc\": \"2.0\"");
 		return IDMEFV2_ERR_PARSE;
 	}
 	if (json_object_object_get_ex(reply, "error", &err) && err) {
@@ -429,7 +417,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_jsonrpc_response_check(json_object *reply, 
 		json_object_object_get_ex(err, "code", &code);
 		json_object_object_get_ex(err, "message", &msg);
 		json_object_object_get_ex(err, "data", &data);
-		set_err(errstr, errstr_size, "JSON-RPC error %" PRId64 ": %s%s%s", json_object_get_int64(code),
+		idmefv2__set_error(errstr, errstr_size, "JSON-RPC error %" PRId64 ": %s%s%s", json_object_get_int64(code),
 		        msg ? json_object_get_string(msg) : "(no message)", data ? ": " : "",
 		        data ? json_object_get_string(data) : "");
 		return IDMEFV2_ERR_INVALID;
@@ -437,11 +425,11 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_jsonrpc_response_check(json_object *reply, 
 	/* A null id is what a server answers when it could not read ours; only an error may carry it. */
 	if (!json_object_object_get_ex(reply, "id", &v) || !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != id) {
-		set_err(errstr, errstr_size, "JSON-RPC reply to another id (expected %" PRId64 ")", id);
+		idmefv2__set_error(errstr, errstr_size, "JSON-RPC reply to another id (expected %" PRId64 ")", id);
 		return IDMEFV2_ERR_PARSE;
 	}
 	if (!json_object_object_get_ex(reply, "result", &result)) {
-		set_err(errstr, errstr_size, "JSON-RPC reply without result or error");
+		idmefv2__set_error(errstr, errstr_size, "JSON-RPC reply without result or error");
 		return IDMEFV2_ERR_PARSE;
 	}
 	if (ret_result)
@@ -532,7 +520,7 @@ static idmefv2_error poller_request(idmefv2_poller *p, const char *post_body, js
 
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
-		set_err(errstr, errstr_size, "%s: %s", p->url,
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", p->url,
 		        body.too_big ? "response too large" : (curl_err[0] ? curl_err : curl_easy_strerror(rc)));
 		err = IDMEFV2_ERR_TRANSPORT;
 		goto out;
@@ -540,7 +528,7 @@ static idmefv2_error poller_request(idmefv2_poller *p, const char *post_body, js
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	*ret_status = status;
 	if (status < 200 || status > 299) {
-		set_err(errstr, errstr_size, "%s: HTTP status %ld: %.200s", p->url, status, body.data ? body.data : "");
+		idmefv2__set_error(errstr, errstr_size, "%s: HTTP status %ld: %.200s", p->url, status, body.data ? body.data : "");
 		err = IDMEFV2_ERR_RANGE;
 		goto out;
 	}
@@ -552,7 +540,7 @@ static idmefv2_error poller_request(idmefv2_poller *p, const char *post_body, js
 	json = json_tokener_parse_ex(tok, body.data ? body.data : "", (int)body.len);
 	if (!json || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != body.len) {
-		set_err(errstr, errstr_size, "%s: response is not JSON: %s", p->url,
+		idmefv2__set_error(errstr, errstr_size, "%s: response is not JSON: %s", p->url,
 		        json_tokener_error_desc(json_tokener_get_error(tok) == json_tokener_success
 		                                        ? json_tokener_error_parse_eof
 		                                        : json_tokener_get_error(tok)));
@@ -683,11 +671,11 @@ static idmefv2_error poller_state_load(idmefv2_poller *p, bool *ret_loaded, char
 	if (!f) {
 		if (errno == ENOENT)
 			return IDMEFV2_OK;
-		set_err(errstr, errstr_size, "open %s: %s", p->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "open %s: %s", p->state_path, strerror(errno));
 		return IDMEFV2_ERR_IO;
 	}
 	if (!fgets(line, sizeof(line), f) || strcmp(line, STATE_MAGIC "\n") != 0) {
-		set_err(errstr, errstr_size, "%s: not a poller state file", p->state_path);
+		idmefv2__set_error(errstr, errstr_size, "%s: not a poller state file", p->state_path);
 		err = IDMEFV2_ERR_PARSE;
 		goto out;
 	}
@@ -698,14 +686,14 @@ static idmefv2_error poller_state_load(idmefv2_poller *p, bool *ret_loaded, char
 		errno = 0;
 		h = strtoull(line, &end, 16);
 		if (errno || end == line || *end != '\n') {
-			set_err(errstr, errstr_size, "%s: malformed key line", p->state_path);
+			idmefv2__set_error(errstr, errstr_size, "%s: malformed key line", p->state_path);
 			err = IDMEFV2_ERR_PARSE;
 			goto out;
 		}
 		keys_add(p, h);
 	}
 	if (ferror(f)) {
-		set_err(errstr, errstr_size, "read %s: %s", p->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "read %s: %s", p->state_path, strerror(errno));
 		err = IDMEFV2_ERR_IO;
 		goto out;
 	}
@@ -765,24 +753,24 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_poller_checkpoint(idmefv2_poller *p, char *
 		                        p->keys[(start + i) % p->max_keys]);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		set_err(errstr, errstr_size, "open %s: %s", tmp, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "open %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (!idmefv2__write_all(fd, text, len) || fsync(fd) < 0) {
-		set_err(errstr, errstr_size, "write %s: %s", tmp, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "write %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
 	close(fd);
 	fd = -1;
 	if (rename(tmp, p->state_path) < 0) {
-		set_err(errstr, errstr_size, "rename %s: %s", p->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "rename %s: %s", p->state_path, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
 	/* The rename is only durable once the directory entry is on disk. */
 	if (!fsync_dir_of(p->state_path)) {
-		set_err(errstr, errstr_size, "fsync directory of %s: %s", p->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "fsync directory of %s: %s", p->state_path, strerror(errno));
 		goto out;
 	}
 	err = IDMEFV2_OK;
@@ -802,7 +790,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_poller_start(idmefv2_poller *p, char *errst
 	idmefv2_error err;
 
 	if (p->started || (!p->item_cb && !p->response_cb)) {
-		set_err(errstr, errstr_size, p->started ? "already started" : "no callback set");
+		idmefv2__set_error(errstr, errstr_size, p->started ? "already started" : "no callback set");
 		return IDMEFV2_ERR_STATE;
 	}
 	p->keys = calloc(p->max_keys, sizeof(*p->keys));

@@ -78,18 +78,6 @@ static void tail_log(idmefv2_tail *t, idmefv2_log_level level, const char *fmt, 
 	t->log_cb(level, msg, t->log_ud);
 }
 
-static void set_err(char *errstr, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, size, fmt, ap);
-	va_end(ap);
-}
 
 IDMEFV2_EXPORT idmefv2_tail *idmefv2_tail_new(const char *path)
 {
@@ -228,19 +216,19 @@ static idmefv2_error tail_state_load(idmefv2_tail *t, char *errstr, size_t errst
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return IDMEFV2_OK;
-		set_err(errstr, errstr_size, "%s: %s", t->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", t->state_path, strerror(errno));
 		return IDMEFV2_ERR_IO;
 	}
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n < 0) {
-		set_err(errstr, errstr_size, "%s: %s", t->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", t->state_path, strerror(errno));
 		return IDMEFV2_ERR_IO;
 	}
 	text[n] = '\0';
 	if (sscanf(text, STATE_MAGIC " %llu %llu %llu%c", &dev, &ino, &off, &tail_char) != 4 ||
 	    tail_char != '\n' || off > (unsigned long long)INT64_MAX) {
-		set_err(errstr, errstr_size, "%s: malformed tail state", t->state_path);
+		idmefv2__set_error(errstr, errstr_size, "%s: malformed tail state", t->state_path);
 		return IDMEFV2_ERR_PARSE;
 	}
 	t->have_state = true;
@@ -460,7 +448,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_tail_start(idmefv2_tail *t, char *errstr, s
 	if (!t)
 		return IDMEFV2_ERR_INVALID_ARG;
 	if (t->started || !t->line_cb) {
-		set_err(errstr, errstr_size, "%s", t->started ? "already started" : "no line callback");
+		idmefv2__set_error(errstr, errstr_size, "%s", t->started ? "already started" : "no line callback");
 		return IDMEFV2_ERR_STATE;
 	}
 	r = tail_state_load(t, errstr, errstr_size);
@@ -472,7 +460,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_tail_start(idmefv2_tail *t, char *errstr, s
 		return IDMEFV2_ERR_NOMEM;
 	t->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ino_fd < 0) {
-		set_err(errstr, errstr_size, "inotify_init1: %s", strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "inotify_init1: %s", strerror(errno));
 		free(t->buf);
 		t->buf = NULL;
 		return IDMEFV2_ERR_IO;
@@ -570,22 +558,22 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint(idmefv2_tail *t, char *errs
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (!idmefv2__write_all(fd, text, (size_t)len) || fsync(fd) < 0) {
-		set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	close(fd);
 	fd = -1;
 	if (rename(tmp, t->state_path) < 0) {
-		set_err(errstr, errstr_size, "rename %s: %s", t->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "rename %s: %s", t->state_path, strerror(errno));
 		goto out;
 	}
 	/* The rename is only durable once the directory entry is on disk. */
 	if (!tail_fsync_dir(t->state_path)) {
-		set_err(errstr, errstr_size, "fsync directory of %s: %s", t->state_path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "fsync directory of %s: %s", t->state_path, strerror(errno));
 		goto out;
 	}
 	r = IDMEFV2_OK;

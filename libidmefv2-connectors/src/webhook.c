@@ -24,6 +24,8 @@
 #include <idmefv2/message.h>
 #include <idmefv2/webhook.h>
 
+#include "idmefv2-common.h"
+
 /* Past this much body after an error was decided, answer at once and close. */
 #define DRAIN_LIMIT (16u << 20)
 /* Idle connections are closed after this many seconds. */
@@ -82,18 +84,6 @@ static void logf_(idmefv2_webhook *w, idmefv2_log_level level, const char *fmt, 
 	w->log_cb(level, buf, w->log_data);
 }
 
-static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || !errstr_size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, errstr_size, fmt, ap);
-	va_end(ap);
-}
 
 static bool set_addr(idmefv2_webhook *w, const char *address, unsigned port)
 {
@@ -624,7 +614,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_start(idmefv2_webhook *w, char *err
 	if (!w)
 		return IDMEFV2_ERR_INVALID_ARG;
 	if (w->daemon || !w->n_routes) {
-		set_error(errstr, errstr_size, w->daemon ? "already started" : "no route registered");
+		idmefv2__set_error(errstr, errstr_size, w->daemon ? "already started" : "no route registered");
 		return IDMEFV2_ERR_STATE;
 	}
 	if (w->addr.ss_family == AF_INET6)
@@ -636,13 +626,13 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_start(idmefv2_webhook *w, char *err
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 	                             MHD_OPTION_END);
 	if (!w->daemon) {
-		set_error(errstr, errstr_size, "cannot start the webhook listener (address in use or not available?)");
+		idmefv2__set_error(errstr, errstr_size, "cannot start the webhook listener (address in use or not available?)");
 		logf_(w, IDMEFV2_LOG_ERROR, "webhook: cannot start the listener");
 		return IDMEFV2_ERR_TRANSPORT;
 	}
 	info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_LISTEN_FD);
 	if (!info || getsockname(info->listen_fd, (struct sockaddr *)&bound, &bound_len) != 0) {
-		set_error(errstr, errstr_size, "cannot read the bound address");
+		idmefv2__set_error(errstr, errstr_size, "cannot read the bound address");
 		MHD_stop_daemon(w->daemon);
 		w->daemon = NULL;
 		return IDMEFV2_ERR_TRANSPORT;

@@ -11,6 +11,8 @@
 
 #include <idmefv2/message.h>
 
+#include "idmefv2-common.h"
+
 /* The serialize flags; the rest of the flags word belongs to the validator. */
 #define IDMEFV2__SERIALIZE_MASK (IDMEFV2_SERIALIZE_NO_VALIDATE | IDMEFV2_SERIALIZE_PRETTY)
 
@@ -40,9 +42,8 @@ idmefv2_error idmefv2__json_parse(const char *text, size_t len, struct json_obje
 /* "an object", "an array", "a string", "a number", "a boolean" or "null". */
 const char *idmefv2__message_json_kind(struct json_object *v);
 
-/* snprintf into an optional error buffer. */
-void idmefv2__message_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* snprintf into an optional error buffer (common/idmefv2-common.h). */
+#define idmefv2__message_error idmefv2__set_error
 
 /* Write the known Versions as ` "2.0.3", "2.D.V02", …` after @prefix. */
 void idmefv2__message_version_error(char *errstr, size_t errstr_size, const char *prefix);

@@ -12,17 +12,6 @@
 
 #include "message-private.h"
 
-void idmefv2__message_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || !errstr_size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, errstr_size, fmt, ap);
-	va_end(ap);
-}
-
 void idmefv2__message_version_error(char *errstr, size_t errstr_size, const char *prefix)
 {
 	const char *const *v = idmefv2_schema_versions();

@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "transport-private.h"
+#include "idmefv2-common.h"
 
 /* After an early answer the client is expected to stop sending; past this much
  * more, the connection is closed instead of read further. */
@@ -115,19 +116,6 @@ struct conn_ctx {
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || !errstr_size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, errstr_size, fmt, ap);
-	va_end(ap);
-}
 
 static void free_strv(char **v)
 {
@@ -1047,16 +1035,16 @@ static idmefv2_error read_pem(const char *option, const char *path, char **ret_t
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		set_error(errstr, errstr_size, "%s: cannot open %s: %s", option, path, strerror(errno));
+		idmefv2__set_error(errstr, errstr_size, "%s: cannot open %s: %s", option, path, strerror(errno));
 		goto fail;
 	}
 	if (sb.st_size <= 0 || (uint64_t)sb.st_size > MAX_PEM_BYTES) {
-		set_error(errstr, errstr_size, "%s: %s is empty or too large for a PEM file", option, path);
+		idmefv2__set_error(errstr, errstr_size, "%s: %s is empty or too large for a PEM file", option, path);
 		goto fail;
 	}
 	text = malloc((size_t)sb.st_size + 1);
 	if (!text) {
-		set_error(errstr, errstr_size, "out of memory");
+		idmefv2__set_error(errstr, errstr_size, "out of memory");
 		goto fail;
 	}
 	while (len < (size_t)sb.st_size) {
@@ -1065,7 +1053,7 @@ static idmefv2_error read_pem(const char *option, const char *path, char **ret_t
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			set_error(errstr, errstr_size, "%s: cannot read %s: %s", option, path,
+			idmefv2__set_error(errstr, errstr_size, "%s: cannot read %s: %s", option, path,
 			          r < 0 ? strerror(errno) : "short read");
 			goto fail;
 		}
@@ -1099,7 +1087,7 @@ static idmefv2_error tls_setup(struct listen_state *st, char *errstr, size_t err
 	int ret;
 
 	if (!cert || !key) {
-		set_error(errstr, errstr_size, "https listener needs tls.cert and tls.key");
+		idmefv2__set_error(errstr, errstr_size, "https listener needs tls.cert and tls.key");
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
 	if (!version || strcmp(version, "1.2") == 0)
@@ -1107,14 +1095,14 @@ static idmefv2_error tls_setup(struct listen_state *st, char *errstr, size_t err
 	else if (strcmp(version, "1.3") == 0)
 		st->priorities = strdup("NORMAL:-VERS-TLS-ALL:+VERS-TLS1.3");
 	else {
-		set_error(errstr, errstr_size, "tls.min_version must be 1.2 or 1.3, not \"%s\"", version);
+		idmefv2__set_error(errstr, errstr_size, "tls.min_version must be 1.2 or 1.3, not \"%s\"", version);
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
 	if (!st->priorities)
 		return IDMEFV2_ERR_NOMEM;
 	ret = gnutls_priority_init(&prio, st->priorities, &errpos);
 	if (ret < 0) {
-		set_error(errstr, errstr_size, "TLS priorities \"%s\": %s", st->priorities, gnutls_strerror(ret));
+		idmefv2__set_error(errstr, errstr_size, "TLS priorities \"%s\": %s", st->priorities, gnutls_strerror(ret));
 		return IDMEFV2_ERR_TRANSPORT;
 	}
 	gnutls_priority_deinit(prio);
@@ -1133,7 +1121,7 @@ static idmefv2_error tls_setup(struct listen_state *st, char *errstr, size_t err
 	k = (gnutls_datum_t){ (unsigned char *)st->key_pem, (unsigned)strlen(st->key_pem) };
 	ret = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, password, 0);
 	if (ret < 0) {
-		set_error(errstr, errstr_size, "tls.cert %s / tls.key %s: %s", cert, key, gnutls_strerror(ret));
+		idmefv2__set_error(errstr, errstr_size, "tls.cert %s / tls.key %s: %s", cert, key, gnutls_strerror(ret));
 		err = IDMEFV2_ERR_TRANSPORT;
 		goto out;
 	}
@@ -1142,7 +1130,7 @@ static idmefv2_error tls_setup(struct listen_state *st, char *errstr, size_t err
 
 		ret = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
 		if (ret <= 0) {
-			set_error(errstr, errstr_size, "tls.client_ca %s: %s", client_ca,
+			idmefv2__set_error(errstr, errstr_size, "tls.client_ca %s: %s", client_ca,
 			          ret < 0 ? gnutls_strerror(ret) : "no certificate found");
 			err = IDMEFV2_ERR_TRANSPORT;
 			goto out;
@@ -1196,7 +1184,7 @@ static idmefv2_error options_setup(struct listen_state *st, char *errstr, size_t
 	    (bearer && !(st->bearer = strdup(bearer))))
 		return IDMEFV2_ERR_NOMEM;
 	if (password && !user) {
-		set_error(errstr, errstr_size, "auth.password is set without auth.username");
+		idmefv2__set_error(errstr, errstr_size, "auth.password is set without auth.username");
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
 	/* The option table keeps tls.* off http:// URLs. */
@@ -1207,14 +1195,14 @@ static idmefv2_error options_setup(struct listen_state *st, char *errstr, size_t
 	}
 	if (peers) {
 		if (!st->verify_clients) {
-			set_error(errstr, errstr_size, "tls.allowed_peers needs tls.client_ca (mutual TLS)");
+			idmefv2__set_error(errstr, errstr_size, "tls.allowed_peers needs tls.client_ca (mutual TLS)");
 			return IDMEFV2_ERR_INVALID_ARG;
 		}
 		st->allowed_peers = split_names(peers);
 		if (!st->allowed_peers)
 			return IDMEFV2_ERR_NOMEM;
 		if (!st->allowed_peers[0]) {
-			set_error(errstr, errstr_size, "tls.allowed_peers lists no name");
+			idmefv2__set_error(errstr, errstr_size, "tls.allowed_peers lists no name");
 			return IDMEFV2_ERR_INVALID_ARG;
 		}
 	}
@@ -1264,7 +1252,7 @@ static idmefv2_error bind_socket(struct listen_state *st, int *ret_fd, char *err
 	snprintf(service, sizeof(service), "%u", port);
 	ret = getaddrinfo(host, service, &hints, &res);
 	if (ret) {
-		set_error(errstr, errstr_size, "cannot resolve %s: %s", host ? host : "*", gai_strerror(ret));
+		idmefv2__set_error(errstr, errstr_size, "cannot resolve %s: %s", host ? host : "*", gai_strerror(ret));
 		return IDMEFV2_ERR_TRANSPORT;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -1284,7 +1272,7 @@ static idmefv2_error bind_socket(struct listen_state *st, int *ret_fd, char *err
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		set_error(errstr, errstr_size, "cannot listen on %s port %u: %s", host ? host : "*", port,
+		idmefv2__set_error(errstr, errstr_size, "cannot listen on %s port %u: %s", host ? host : "*", port,
 		          strerror(saved));
 		return IDMEFV2_ERR_TRANSPORT;
 	}
@@ -1357,7 +1345,7 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	                              MHD_OPTION_END);
 	if (!st->daemon) {
 		pthread_mutex_lock(&st->log_lock);
-		set_error(errstr, errstr_size, "cannot start the HTTP server: %s",
+		idmefv2__set_error(errstr, errstr_size, "cannot start the HTTP server: %s",
 		          st->last_log[0] ? st->last_log : "libmicrohttpd refused the configuration");
 		pthread_mutex_unlock(&st->log_lock);
 		return IDMEFV2_ERR_TRANSPORT;
@@ -1374,7 +1362,7 @@ static idmefv2_error listen_create(idmefv2_transport *t, char *errstr, size_t er
 	struct listen_state *st;
 
 	if (idmefv2__transport_role(t) != IDMEFV2_TRANSPORT_LISTENER) {
-		set_error(errstr, errstr_size, "the http listener backend cannot send");
+		idmefv2__set_error(errstr, errstr_size, "the http listener backend cannot send");
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
 	st = calloc(1, sizeof(*st));

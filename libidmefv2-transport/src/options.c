@@ -136,16 +136,6 @@ IDMEFV2_EXPORT const idmefv2_option_desc *idmefv2_transport_options(size_t *ret_
 	return options;
 }
 
-void idmefv2__set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errstr || errstr_size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errstr, errstr_size, fmt, ap);
-	va_end(ap);
-}
 
 const idmefv2_option_desc *idmefv2__option_find(const char *name)
 {

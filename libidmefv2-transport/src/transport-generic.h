@@ -71,9 +71,7 @@ idmefv2_error idmefv2__transport_new_with_backend(const char *url, idmefv2_trans
                                                   idmefv2_transport **ret_t,
                                                   char *errstr, size_t errstr_size);
 
-/* ---- errstr --------------------------------------------------------------------------- */
-
-void idmefv2__set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* idmefv2__set_error() comes from common/idmefv2-common.h. */
+#include "idmefv2-common.h"
 
 #endif
