@@ -14,6 +14,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <json-c/json.h>
 
@@ -526,6 +531,59 @@ static idmefv2_error fn_hostname(FN_ARGS)
 	return ret_string(ret, buf);
 }
 
+/*
+ * The address other hosts know this one by: the first IPv4 address of an
+ * interface that is up and not loopback, else the first such global IPv6
+ * address, else 127.0.0.1. Interfaces are read at most once a minute, since
+ * templates call this for every alert.
+ */
+static pthread_mutex_t local_ip_lock = PTHREAD_MUTEX_INITIALIZER;
+static char local_ip_cache[INET6_ADDRSTRLEN] = "";
+static time_t local_ip_time;
+
+static void local_ip_refresh(char *out, size_t size)
+{
+	struct ifaddrs *ifs = NULL;
+	char v6[INET6_ADDRSTRLEN] = "";
+
+	snprintf(out, size, "127.0.0.1");
+	if (getifaddrs(&ifs) != 0)
+		return;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+
+			if (inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)size))
+				break;
+		} else if (i->ifa_addr->sa_family == AF_INET6 && !v6[0]) {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)i->ifa_addr;
+
+			if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) && !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+				inet_ntop(AF_INET6, &sin6->sin6_addr, v6, sizeof(v6));
+		}
+	}
+	freeifaddrs(ifs);
+	if (strcmp(out, "127.0.0.1") == 0 && v6[0])
+		snprintf(out, size, "%s", v6);
+}
+
+static idmefv2_error fn_local_ip(FN_ARGS)
+{
+	char buf[INET6_ADDRSTRLEN];
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&local_ip_lock);
+	if (!local_ip_cache[0] || now - local_ip_time >= 60 || now < local_ip_time) {
+		local_ip_refresh(local_ip_cache, sizeof(local_ip_cache));
+		local_ip_time = now;
+	}
+	memcpy(buf, local_ip_cache, sizeof(buf));
+	pthread_mutex_unlock(&local_ip_lock);
+	return ret_string(ret, buf);
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* RFC 4648 base64 of a whole file; an unreadable file is missing. */
@@ -593,6 +651,7 @@ static const struct idmefv2__mapping_function builtins[] = {
 	{ "hostname", 0, 0, fn_hostname, NULL },
 	{ "int", 1, 1, fn_int, NULL },
 	{ "join", 2, 2, fn_join, NULL },
+	{ "local_ip", 0, 0, fn_local_ip, NULL },
 	{ "lookup", 2, 3, fn_lookup, NULL },
 	{ "lower", 1, 1, fn_lower, NULL },
 	{ "now", 0, 0, fn_now, NULL },

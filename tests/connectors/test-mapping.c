@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <json-c/json.h>
 
@@ -582,6 +587,39 @@ START_TEST(test_fn_classify_bad_rules)
 }
 END_TEST
 
+START_TEST(test_fn_local_ip)
+{
+	char *got = fn1("{\"$fn\":\"local_ip\"}", "{}");
+	char ip[INET6_ADDRSTRLEN + 16];
+	struct ifaddrs *ifs = NULL, *i;
+	bool found = false, any_v4 = false;
+
+	ck_assert(strncmp(got, "{\"R\":\"", 6) == 0);
+	snprintf(ip, sizeof(ip), "%s", got + 6);
+	ip[strcspn(ip, "\"")] = '\0';
+	free(got);
+	ck_assert_int_eq(idmefv2_ip_classify(ip), strchr(ip, ':') ? IDMEFV2_IP_V6 : IDMEFV2_IP_V4);
+	/* It is one of this machine's addresses: an up, non-loopback IPv4 one when there is any. */
+	ck_assert_int_eq(getifaddrs(&ifs), 0);
+	for (i = ifs; i; i = i->ifa_next) {
+		char buf[INET6_ADDRSTRLEN];
+
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    i->ifa_addr->sa_family != AF_INET)
+			continue;
+		any_v4 = true;
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, buf, sizeof(buf));
+		if (strcmp(buf, ip) == 0)
+			found = true;
+	}
+	freeifaddrs(ifs);
+	if (any_v4)
+		ck_assert_msg(found, "local_ip() gave %s, not an address of an up interface", ip);
+	else
+		ck_assert(strchr(ip, ':') || strcmp(ip, "127.0.0.1") == 0);
+}
+END_TEST
+
 START_TEST(test_fn_hostname_base64)
 {
 	char host[256] = "", expected[300], path[] = "/tmp/test-mapping-b64-XXXXXX", input[128];
@@ -906,6 +944,7 @@ static Suite *mapping_suite(void)
 	tcase_add_test(tc, test_fn_classify);
 	tcase_add_test(tc, test_fn_classify_bad_rules);
 	tcase_add_test(tc, test_fn_hostname_base64);
+	tcase_add_test(tc, test_fn_local_ip);
 	tcase_add_test(tc, test_register_function);
 	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_suricata_eve);

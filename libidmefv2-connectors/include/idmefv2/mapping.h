@@ -37,7 +37,9 @@
  * braces), int(V), strip_port(V), find_key(V, KEY), join(LIST, SEP),
  * coalesce(V, ...) (first non-missing argument), classify(V, [[KEYWORDS, RESULT],
  * ...] [, FALLBACK]) (the first rule with a keyword contained in lower-cased V;
- * a keyword given as a list needs all its words), hostname(),
+ * a keyword given as a list needs all its words), hostname(), local_ip() (the first
+ * IPv4 address of an interface up and not loopback, else a global IPv6 one, else
+ * 127.0.0.1),
  * base64_file(PATH) (an unreadable file is missing).
  */
 #ifndef IDMEFV2_MAPPING_H
