@@ -17,29 +17,39 @@
 #include <idmefv2/pipeline.h>
 #include <idmefv2/schema.h>
 
+#include "connector-common.h"
 #include "idmefv2-tool.h"
 
 #define CMD "convert"
 
 const char tool__convert_help[] =
-	"Usage: idmefv2 convert --template FILE [--version V] [FILE|-]\n"
+	"Usage: idmefv2 convert TOOL [--version V] [FILE|-]\n"
+	"       idmefv2 convert --template FILE [--version V] [FILE|-]\n"
 	"\n"
-	"Convert native alerts, one JSON object per line, with a mapping template into\n"
-	"IDMEFv2 messages printed on standard output, one per line. Every output is\n"
-	"validated against the official schema of Version V (default " IDMEFV2_VERSION_LATEST ").\n"
-	"With no FILE, or when FILE is -, read standard input. Blank lines are skipped.\n"
+	"Convert a tool's native alerts into IDMEFv2 messages printed on standard\n"
+	"output, one per line: the quickest way to try a connector or a template.\n"
+	"TOOL is one of the built-in connectors (clamav, kismet, modsecurity,\n"
+	"prometheus, suricata, wazuh, zabbix, zoneminder) or a tool whose template\n"
+	"TOOL.json is in $IDMEFV2_TEMPLATE_PATH or /etc/idmefv2/templates; --template\n"
+	"names a template file instead. Every output is validated against the official\n"
+	"schema of Version V (default " IDMEFV2_VERSION_LATEST ").\n"
+	"\n"
+	"Input: one JSON alert per line (an EVE or alerts.json log), or one document\n"
+	"(a clamd metadata.json, a Kismet all_alerts.json array, a Prometheus\n"
+	"/api/v1/alerts response, a Zabbix problem.get reply). With no FILE, or when\n"
+	"FILE is -, read standard input. Blank lines are skipped.\n"
 	"\n"
 	"Malformed lines and invalid outputs are reported on standard error as\n"
 	"  FILE:LINE: REASON\n"
 	"and a summary ends the run there:\n"
-	"  N lines: N converted, N filtered, N malformed, N invalid\n"
+	"  N alerts: N converted, N filtered, N malformed, N invalid\n"
 	"\n"
 	"Options:\n"
 	"  -t, --template FILE  the mapping template (JSON)\n"
 	"  -V, --version V      the IDMEFv2 Version outputs are validated against\n"
 	"  -h, --help           show this help and exit\n"
 	"\n"
-	"Exit status: 0 when no line is malformed or invalid, 1 otherwise, 2 on a usage\n"
+	"Exit status: 0 when no alert is malformed or invalid, 1 otherwise, 2 on a usage\n"
 	"error, an unloadable template or an unreadable input.\n";
 
 static const struct option convert_options[] = {
@@ -71,24 +81,14 @@ static idmefv2_error convert_output(idmefv2_pipeline *p, struct json_object *out
 	return IDMEFV2_OK;
 }
 
-static bool blank(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return false;
-	return true;
-}
-
 int tool__convert_main(int argc, char **argv)
 {
-	const char *template_path = NULL, *version = NULL, *input_path = "-";
+	const char *template_path = NULL, *version = NULL, *input_path = "-", *tool = NULL;
+	const char *items_path = NULL;
 	idmefv2_mapping *mapping = NULL;
 	idmefv2_pipeline *p = NULL;
 	idmefv2_pipeline_counters ctr;
-	char errstr[1024] = "", *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	uint64_t lineno = 0;
+	char errstr[1024] = "";
 	FILE *in = NULL;
 	int c, status = TOOL_EXIT_USAGE;
 
@@ -106,8 +106,16 @@ int tool__convert_main(int argc, char **argv)
 		}
 	}
 	if (!template_path) {
-		tool__error(CMD, "missing --template FILE; see 'idmefv2 help convert'");
-		goto out;
+		const struct connector_tool *ct;
+
+		if (optind >= argc) {
+			tool__error(CMD, "missing TOOL or --template FILE; see 'idmefv2 help convert'");
+			goto out;
+		}
+		tool = argv[optind++];
+		ct = tool__connector_find(tool);
+		if (ct)
+			items_path = ct->items_path;
 	}
 	if (argc - optind > 1) {
 		tool__error(CMD, "at most one input FILE; see 'idmefv2 help convert'");
@@ -115,7 +123,8 @@ int tool__convert_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		input_path = argv[optind];
-	if (idmefv2_mapping_load_file(template_path, &mapping, errstr, sizeof(errstr)) != IDMEFV2_OK) {
+	if (tool ? idmefv2_mapping_load_tool(tool, &mapping, NULL, errstr, sizeof(errstr)) != IDMEFV2_OK
+	         : idmefv2_mapping_load_file(template_path, &mapping, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 		tool__error(CMD, "%s", errstr);
 		goto out;
 	}
@@ -135,17 +144,8 @@ int tool__convert_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	while ((n = getline(&line, &cap, in)) != -1) {
-		lineno++;
-		if (blank(line, (size_t)n))
-			continue;
-		if (idmefv2_pipeline_push_line(p, line, (size_t)n, input_path, lineno, NULL) != IDMEFV2_OK) {
-			tool__error(CMD, "%s:%" PRIu64 ": out of memory", input_path, lineno);
-			goto out;
-		}
-	}
-	if (ferror(in)) {
-		tool__error(CMD, "%s: read error", input_path);
+	if (tool__convert_stream(p, in, input_path, items_path, errstr, sizeof(errstr)) != 0) {
+		tool__error(CMD, "%s", errstr);
 		goto out;
 	}
 	if (fflush(stdout) != 0) {
@@ -153,12 +153,11 @@ int tool__convert_main(int argc, char **argv)
 		goto out;
 	}
 	idmefv2_pipeline_get_counters(p, &ctr);
-	fprintf(stderr, "%" PRIu64 " lines: %" PRIu64 " converted, %" PRIu64 " filtered, %" PRIu64
+	fprintf(stderr, "%" PRIu64 " alerts: %" PRIu64 " converted, %" PRIu64 " filtered, %" PRIu64
 	        " malformed, %" PRIu64 " invalid\n",
 	        ctr.read, ctr.converted, ctr.filtered, ctr.malformed, ctr.invalid);
 	status = (ctr.malformed || ctr.invalid || ctr.failed) ? TOOL_EXIT_INVALID : TOOL_EXIT_OK;
 out:
-	free(line);
 	if (in && in != stdin)
 		fclose(in);
 	idmefv2_pipeline_free(p);

@@ -17,4 +17,11 @@ struct idmefv2__mapping_function {
 /* The built-in function named @p name, or NULL. */
 const struct idmefv2__mapping_function *idmefv2__mapping_builtin_find(const char *name);
 
+/* The templates compiled into the library (generated), ended by { NULL, NULL }. */
+struct idmefv2__builtin_template {
+	const char *name;
+	const char *text;
+};
+extern const struct idmefv2__builtin_template idmefv2__builtin_templates[];
+
 #endif

@@ -322,7 +322,10 @@ START_TEST(test_convert_program)
 	errtext = slurp(path);
 	ck_assert_msg(strstr(errtext, "in.ndjson:4: malformed JSON: line 1") != NULL, "%s", errtext);
 	ck_assert_msg(strstr(errtext, "in.ndjson:6: invalid output: /Analyzer/IP:") != NULL, "%s", errtext);
-	ck_assert_msg(strstr(errtext, "8 lines: 3 converted, 1 filtered, 2 malformed, 2 invalid\n") != NULL,
+	/* The array on line 7 is a list of alerts: each of its two elements is malformed. */
+	ck_assert_msg(strstr(errtext, "in.ndjson:7: malformed input: not a JSON object\nin.ndjson:7: malformed") != NULL,
+	              "%s", errtext);
+	ck_assert_msg(strstr(errtext, "9 alerts: 3 converted, 1 filtered, 3 malformed, 2 invalid\n") != NULL,
 	              "%s", errtext);
 	free(errtext);
 
@@ -333,11 +336,31 @@ START_TEST(test_convert_program)
 	ck_assert_int_eq(run(cmd), 0);
 	snprintf(path, sizeof(path), "%s/err", dir);
 	errtext = slurp(path);
-	ck_assert_str_eq(errtext, "1 lines: 1 converted, 0 filtered, 0 malformed, 0 invalid\n");
+	ck_assert_str_eq(errtext, "1 alerts: 1 converted, 0 filtered, 0 malformed, 0 invalid\n");
+	free(errtext);
+
+	/* A tool by name: its template found in $IDMEFV2_TEMPLATE_PATH (t.json for tool "t"). */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && IDMEFV2_TEMPLATE_PATH=/nonexistent:'%s' '%s' convert t in.ndjson >out 2>err",
+	         dir, dir, IDMEFV2_TOOL);
+	ck_assert_int_eq(run(cmd), 1);
+	snprintf(path, sizeof(path), "%s/err", dir);
+	errtext = slurp(path);
+	ck_assert_msg(strstr(errtext, "9 alerts: 3 converted, 1 filtered, 3 malformed, 2 invalid\n") != NULL,
+	              "%s", errtext);
+	free(errtext);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' convert nosuchtool in.ndjson >out 2>err", dir, IDMEFV2_TOOL);
+	ck_assert_int_eq(run(cmd), 2);
+	errtext = slurp(path);
+	ck_assert_msg(strstr(errtext, "no template for 'nosuchtool' (built-in:") != NULL, "%s", errtext);
 	free(errtext);
 
 	/* Usage errors. */
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' convert in.ndjson >out 2>err", dir, IDMEFV2_TOOL);
+	ck_assert_int_eq(run(cmd), 2);
+	errtext = slurp(path);
+	ck_assert_msg(strstr(errtext, "'in.ndjson' is not a tool name") != NULL, "%s", errtext);
+	free(errtext);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' convert >out 2>err", dir, IDMEFV2_TOOL);
 	ck_assert_int_eq(run(cmd), 2);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' convert -t missing.json in.ndjson >out 2>err", dir, IDMEFV2_TOOL);
 	ck_assert_int_eq(run(cmd), 2);

@@ -108,6 +108,28 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_file(const char *path,
                                                        idmefv2_mapping **ret_mapping,
                                                        char *errstr, size_t errstr_size);
 
+/**
+ * Load the template of a tool by name ("suricata", "wazuh", ...): the first
+ * file TOOL.json found in the directories of the environment variable
+ * IDMEFV2_TEMPLATE_PATH (colon-separated), then SYSCONFDIR/idmefv2/templates
+ * (where an administrator overrides a built-in template or adds a tool), then
+ * DATADIR/idmefv2/templates (the installed built-in templates); else the copy
+ * of the built-in template compiled into the library.
+ * @param ret_origin if not NULL, set to the file loaded, or to "built-in"
+ *        (a new string: free() it)
+ * @return as idmefv2_mapping_load_file(); IDMEFV2_ERR_INVALID_ARG for a name
+ *         that is not [a-z0-9_-]+; IDMEFV2_ERR_NOT_FOUND when no template
+ *         exists (errstr lists the built-in ones)
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_tool(const char *tool, idmefv2_mapping **ret_mapping,
+                                                       char **ret_origin,
+                                                       char *errstr, size_t errstr_size);
+
+/**
+ * @return the names of the built-in templates, sorted, ended by NULL (static)
+ */
+IDMEFV2_EXPORT const char *const *idmefv2_mapping_builtin_tools(void);
+
 /** @return the template name; borrowed, valid while @p mapping lives */
 IDMEFV2_EXPORT const char *idmefv2_mapping_get_name(const idmefv2_mapping *mapping);
 
