@@ -375,8 +375,9 @@ static idmefv2_error zabbix_host_address(struct connector *c, struct zabbix *z, 
 	e = &z->hosts[z->next_host];
 	z->next_host = (z->next_host + 1) % ZABBIX_CACHE;
 	snprintf(e->id, sizeof(e->id), "%s", hostid);
+	/* Source.IP takes an address only: an interface known by its DNS name alone gives none. */
 	ip = str_or_empty(member(pick, "ip"));
-	snprintf(e->name, sizeof(e->name), "%s", *ip ? ip : str_or_empty(member(pick, "dns")));
+	snprintf(e->name, sizeof(e->name), "%s", ip);
 	e->port = atoi(str_or_empty(member(pick, "port")));
 	e->when = time(NULL);
 	json_object_put(result);
