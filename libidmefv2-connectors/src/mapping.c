@@ -27,7 +27,7 @@ struct node {
 	struct json_object *literal;   /* NODE_LITERAL */
 	idmefv2__jsonpath *path;       /* NODE_PATH */
 	const struct idmefv2__mapping_function *fn; /* NODE_CALL */
-	char **keys;                   /* NODE_OBJECT */
+	const char **keys;             /* NODE_OBJECT: interned */
 	struct node **children;        /* NODE_OBJECT, NODE_ARRAY, NODE_CALL arguments */
 	size_t nchildren;
 };
@@ -365,6 +365,84 @@ static idmefv2_error compile_path_object(const struct compiler *c, struct json_o
 	return IDMEFV2_OK;
 }
 
+/*
+ * Output member names are interned for the life of the process, so that
+ * outputs can use them without a copy (json-c's constant keys) and still
+ * outlive the mapping that built them. Templates hold a few hundred names.
+ */
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **interned;
+static size_t interned_count, interned_cap;
+
+static const char *intern(const char *key)
+{
+	const char *ret = NULL;
+
+	pthread_mutex_lock(&intern_lock);
+	for (size_t i = 0; i < interned_count; i++) {
+		if (strcmp(interned[i], key) == 0) {
+			ret = interned[i];
+			goto out;
+		}
+	}
+	if (interned_count == interned_cap) {
+		size_t cap = interned_cap ? 2 * interned_cap : 64;
+		char **v = realloc(interned, cap * sizeof(*v));
+
+		if (!v)
+			goto out;
+		interned = v;
+		interned_cap = cap;
+	}
+	interned[interned_count] = strdup(key);
+	if (interned[interned_count])
+		ret = interned[interned_count++];
+out:
+	pthread_mutex_unlock(&intern_lock);
+	return ret;
+}
+
+/*
+ * A container whose members are all literals (no path, no call, no null,
+ * which would be omitted) is itself a literal, built once here rather than
+ * member by member for every input: lookup maps and classification tables are
+ * such containers, and so are constant parts of the output.
+ */
+static void fold_constant(struct node *n)
+{
+	struct json_object *v;
+
+	for (size_t i = 0; i < n->nchildren; i++)
+		if (n->children[i]->kind != NODE_LITERAL || !n->children[i]->literal)
+			return;
+	v = n->kind == NODE_OBJECT ? json_object_new_object() : json_object_new_array();
+	if (!v)
+		return;
+	for (size_t i = 0; i < n->nchildren; i++) {
+		struct json_object *copy = NULL;
+		int rc = json_object_deep_copy(n->children[i]->literal, &copy, NULL);
+
+		if (rc == 0)
+			rc = n->kind == NODE_OBJECT ? json_object_object_add_ex(v, n->keys[i], copy,
+			                                                        JSON_C_OBJECT_KEY_IS_CONSTANT)
+			                            : json_object_array_add(v, copy);
+		if (rc != 0) {
+			json_object_put(copy);
+			json_object_put(v);
+			return; /* out of memory: stays a container, still correct */
+		}
+	}
+	for (size_t i = 0; i < n->nchildren; i++)
+		node_free(n->children[i]);
+	free(n->children);
+	free((void *)n->keys);
+	n->children = NULL;
+	n->keys = NULL;
+	n->nchildren = 0;
+	n->kind = NODE_LITERAL;
+	n->literal = v;
+}
+
 static idmefv2_error compile_container(const struct compiler *c, struct json_object *v,
                                        const char *pointer, bool skip_directives,
                                        struct node **ret)
@@ -389,10 +467,9 @@ static idmefv2_error compile_container(const struct compiler *c, struct json_obj
 			if (skip_directives && key[0] == '$')
 				continue;
 			child_ptr = pointer_append(pointer, key);
-			n->keys[n->nchildren] = strdup(key);
+			n->keys[n->nchildren] = intern(key);
 			if (!child_ptr || !n->keys[n->nchildren]) {
 				free(child_ptr);
-				free(n->keys[n->nchildren]);
 				n->keys[n->nchildren] = NULL;
 				err = IDMEFV2_ERR_NOMEM;
 				goto out;
@@ -422,6 +499,7 @@ out:
 		node_free(n);
 		return err;
 	}
+	fold_constant(n);
 	*ret = n;
 	return IDMEFV2_OK;
 }
@@ -578,13 +656,10 @@ static void node_free(struct node *n)
 {
 	if (!n)
 		return;
-	for (size_t i = 0; i < n->nchildren; i++) {
+	for (size_t i = 0; i < n->nchildren; i++)
 		node_free(n->children[i]);
-		if (n->keys)
-			free(n->keys[i]);
-	}
 	free(n->children);
-	free(n->keys);
+	free((void *)n->keys);
 	json_object_put(n->literal);
 	json_object_put(n->dflt);
 	idmefv2__jsonpath_free(n->path);
@@ -738,6 +813,39 @@ static idmefv2_error apply_fail(const struct applier *a, idmefv2_error err, cons
 }
 
 /* *ret: a new reference, or NULL when missing (after the node's policy). */
+static idmefv2_error eval(const struct applier *a, const struct node *n, struct json_object **ret);
+
+/*
+ * A function argument: literals and path matches are passed as they are
+ * (functions take borrowed arguments), which spares a deep copy of lookup
+ * tables and input values per call. *owned tells whether *ret is a reference
+ * to release.
+ */
+static idmefv2_error eval_arg(const struct applier *a, const struct node *n, struct json_object **ret,
+                              bool *owned)
+{
+	*owned = false;
+	if (n->kind == NODE_LITERAL && n->literal) {
+		*ret = n->literal;
+		return IDMEFV2_OK;
+	}
+	if (n->kind == NODE_PATH) {
+		struct json_object *hit = idmefv2__jsonpath_eval(n->path, a->input);
+
+		if (hit) {
+			*ret = hit;
+			*owned = true;
+			return IDMEFV2_OK;
+		}
+		if (n->missing == MISSING_REJECT)
+			return apply_fail(a, IDMEFV2_ERR_NOT_FOUND, n->pointer, "required source missing");
+		*ret = n->missing == MISSING_DEFAULT ? n->dflt : NULL;
+		return IDMEFV2_OK;
+	}
+	*owned = true;
+	return eval(a, n, ret);
+}
+
 static idmefv2_error eval(const struct applier *a, const struct node *n, struct json_object **ret)
 {
 	struct json_object *v = NULL;
@@ -762,17 +870,23 @@ static idmefv2_error eval(const struct applier *a, const struct node *n, struct 
 	case NODE_CALL: {
 		struct json_object *stackargs[8];
 		struct json_object **args = stackargs;
+		bool stackowned[8] = { false };
+		bool *owned = stackowned;
 		char why[256] = "";
 
 		if (n->nchildren > 8) {
 			args = calloc(n->nchildren, sizeof(*args));
-			if (!args)
+			owned = calloc(n->nchildren, sizeof(*owned));
+			if (!args || !owned) {
+				free(args);
+				free(owned);
 				return IDMEFV2_ERR_NOMEM;
+			}
 		}
 		for (size_t i = 0; i < n->nchildren; i++)
 			args[i] = NULL;
 		for (size_t i = 0; i < n->nchildren && !err; i++)
-			err = eval(a, n->children[i], &args[i]);
+			err = eval_arg(a, n->children[i], &args[i], &owned[i]);
 		if (!err) {
 			err = n->fn->fn(args, n->nchildren, n->fn->userdata, &v, why, sizeof(why));
 			if (err) {
@@ -785,9 +899,12 @@ static idmefv2_error eval(const struct applier *a, const struct node *n, struct 
 			}
 		}
 		for (size_t i = 0; i < n->nchildren; i++)
-			json_object_put(args[i]);
-		if (args != stackargs)
+			if (owned[i])
+				json_object_put(args[i]);
+		if (args != stackargs) {
 			free(args);
+			free(owned);
+		}
 		if (err)
 			return err;
 		break;
@@ -800,7 +917,10 @@ static idmefv2_error eval(const struct applier *a, const struct node *n, struct 
 			struct json_object *child;
 
 			err = eval(a, n->children[i], &child);
-			if (!err && child && json_object_object_add(v, n->keys[i], child) != 0) {
+			/* Template keys are unique within their object, and interned. */
+			if (!err && child &&
+			    json_object_object_add_ex(v, n->keys[i], child,
+			                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
 				json_object_put(child);
 				err = IDMEFV2_ERR_NOMEM;
 			}
