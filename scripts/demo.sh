@@ -6,10 +6,11 @@ set -eu
 cd "$(dirname "$0")/.."
 B=build/tools
 work=$(mktemp -d)
-srv= con=
+srv=''
+con=''
 cleanup() {
-	[ -n "$con" ] && kill "$con" 2>/dev/null || true
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null || true
+	if [ -n "$con" ]; then kill "$con" 2>/dev/null || true; fi
+	if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
