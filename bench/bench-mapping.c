@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Throughput of the mapping engine over Suricata EVE alerts:
+ * Throughput of a connector's conversion over native alerts (default: the
+ * built-in Suricata template over EVE lines):
  *   strict parse + mapping,
  *   strict parse + mapping + validation (2.D.V08),
- *   the whole idmefv2_pipeline to a no-op output callback.
- * Usage: bench-mapping [--runs N] [FILE.ndjson]
+ *   the whole idmefv2_pipeline to a no-op output callback,
+ *   the whole pipeline through the HTTP sender to our HTTP listener on
+ *   127.0.0.1 in the same process (NDJSON batches of 100, until every
+ *   message is received and validated by the listener).
+ * Usage: bench-mapping [--runs N] [--tool NAME] [FILE.ndjson]
  * Without FILE a synthetic corpus of 20,000 EVE-like alerts is generated.
  * Each figure is the median of N timed runs (default 5) after one warm-up.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +25,6 @@
 #include <idmefv2/message.h>
 #include <idmefv2/pipeline.h>
 #include <idmefv2/schema.h>
-
-/* A Suricata-like template exercising paths, functions and a filter. */
-static const char template_text[] =
-	"{\"$filter\": {\"$eq\": [\"$.event_type\", \"alert\"]},"
-	" \"Version\": \"2.D.V08\","
-	" \"ID\": {\"$fn\": \"uuid\", \"args\": []},"
-	" \"CreateTime\": {\"$fn\": \"timestamp\", \"args\": [\"$.timestamp\"], \"missing\": \"reject\"},"
-	" \"Description\": \"$.alert.signature\","
-	" \"Priority\": {\"$fn\": \"lookup\", \"args\": [\"$.alert.severity\","
-	"     {\"1\": \"High\", \"2\": \"Medium\", \"3\": \"Low\"}, \"Unknown\"]},"
-	" \"Note\": {\"$fn\": \"format\", \"args\": [\"{} ({})\", \"$.alert.category\", \"$.alert.signature_id\"]},"
-	" \"Analyzer\": {\"Name\": \"suricata\", \"Hostname\": \"sensor-1\","
-	"     \"Category\": [\"NET.NIDS\"], \"Data\": [\"Network\"], \"Method\": [\"Signature\"]},"
-	" \"Source\": [{\"ID\": {\"$fn\": \"uuid\", \"args\": []}, \"IP\": \"$.src_ip\","
-	"     \"Port\": [\"$.src_port\"], \"Protocol\": [\"$.proto\"]}],"
-	" \"Target\": [{\"ID\": {\"$fn\": \"uuid\", \"args\": []}, \"IP\": \"$.dest_ip\","
-	"     \"Port\": [\"$.dest_port\"]}]}";
 
 struct corpus {
 	char **line;
@@ -155,6 +143,64 @@ static idmefv2_error sink(idmefv2_pipeline *p, struct json_object *output, void 
 	return IDMEFV2_OK;
 }
 
+static atomic_long received;
+
+static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void *user_data)
+{
+	(void)t;
+	(void)msg;
+	(void)user_data;
+	atomic_fetch_add(&received, 1);
+	return IDMEFV2_OK;
+}
+
+/* The pipeline into our HTTP sender, to our listener; timed until the listener has every message. */
+static long http_pass(const struct corpus *c, const idmefv2_mapping *m)
+{
+	idmefv2_transport *listener = NULL, *sender = NULL;
+	idmefv2_pipeline *p = NULL;
+	idmefv2_pipeline_counters ctr;
+	char err[512] = "", url[64];
+	long ret = -1;
+
+	atomic_store(&received, 0);
+	if (idmefv2_transport_new("http://127.0.0.1:0/", IDMEFV2_TRANSPORT_LISTENER, &listener, err, sizeof(err)) ||
+	    idmefv2_transport_set(listener, "httpd.max_body", "64M", err, sizeof(err)))
+		goto out;
+	idmefv2_transport_set_message_cb(listener, on_message, NULL);
+	if (idmefv2_transport_start(listener, err, sizeof(err)))
+		goto out;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", idmefv2_transport_get_port(listener));
+	if (idmefv2_transport_new(url, IDMEFV2_TRANSPORT_SENDER, &sender, err, sizeof(err)) ||
+	    idmefv2_transport_set(sender, "http.batch", "100", err, sizeof(err)) ||
+	    idmefv2_transport_set(sender, "http.max_in_flight", "4", err, sizeof(err)) ||
+	    idmefv2_transport_set(sender, "queue.timeout_ms", "-1", err, sizeof(err)) ||
+	    idmefv2_pipeline_new(m, NULL, &p, err, sizeof(err)))
+		goto out;
+	idmefv2_pipeline_set_transport(p, sender);
+	if (idmefv2_transport_start(sender, err, sizeof(err)))
+		goto out;
+	for (size_t i = 0; i < c->n; i++)
+		idmefv2_pipeline_push_line(p, c->line[i], c->len[i], NULL, 0, NULL);
+	if (idmefv2_transport_flush(sender, 60000) != IDMEFV2_OK) {
+		snprintf(err, sizeof(err), "flush timed out");
+		goto out;
+	}
+	idmefv2_pipeline_get_counters(p, &ctr);
+	ret = atomic_load(&received);
+	if ((uint64_t)ret != ctr.converted) {
+		snprintf(err, sizeof(err), "%ld received of %llu converted", ret, (unsigned long long)ctr.converted);
+		ret = -1;
+	}
+out:
+	if (ret < 0)
+		fprintf(stderr, "bench-mapping: %s\n", err);
+	idmefv2_transport_free(sender);
+	idmefv2_pipeline_free(p);
+	idmefv2_transport_free(listener);
+	return ret;
+}
+
 static long pipeline_pass(const struct corpus *c, const idmefv2_mapping *m)
 {
 	idmefv2_pipeline *p = NULL;
@@ -177,15 +223,18 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	idmefv2_mapping *m = NULL;
 	const idmefv2_schema *schema;
-	struct json_object *tmpl;
+	const char *tool = "suricata";
 	idmefv2_error e;
 	char err[512] = "";
 	int runs = 5, status = 1;
-	static const char *const names[] = { "parse+map", "parse+map+validate", "pipeline (callback)" };
+	static const char *const names[] = { "parse+map", "parse+map+validate", "pipeline (callback)",
+		                             "pipeline to listener" };
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
 			runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--tool") == 0 && i + 1 < argc)
+			tool = argv[++i];
 		else
 			path = argv[i];
 	}
@@ -193,10 +242,7 @@ int main(int argc, char **argv)
 		runs = 1;
 	if (path ? load(path, &c) != 0 : (generate(&c, 20000), 0))
 		goto out;
-	tmpl = json_tokener_parse(template_text);
-	e = idmefv2_mapping_compile_json("bench", tmpl, &m, err, sizeof(err));
-	json_object_put(tmpl);
-	if (e != IDMEFV2_OK) {
+	if (idmefv2_mapping_load_tool(tool, &m, NULL, err, sizeof(err)) != IDMEFV2_OK) {
 		fprintf(stderr, "bench-mapping: %s\n", err);
 		goto out;
 	}
@@ -205,8 +251,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-mapping: %s\n", err);
 		goto out;
 	}
-	printf("corpus: %s, %zu lines, %.1f MB, %d runs\n", path ? path : "(synthetic)", c.n, c.bytes / 1e6, runs);
-	for (int mode = 0; mode < 3; mode++) {
+	printf("corpus: %s, %zu lines, %.1f MB, template %s, %d runs\n", path ? path : "(synthetic)", c.n,
+	       c.bytes / 1e6, tool, runs);
+	for (int mode = 0; mode < 4; mode++) {
 		double *t = calloc((size_t)runs, sizeof(*t));
 		long outputs = 0;
 
@@ -215,7 +262,9 @@ int main(int argc, char **argv)
 		for (int r = -1; r < runs; r++) {
 			double t0 = now_s();
 
-			outputs = mode == 2 ? pipeline_pass(&c, m) : pass(&c, m, schema, (enum mode)mode);
+			outputs = mode == 3 ? http_pass(&c, m)
+			        : mode == 2 ? pipeline_pass(&c, m)
+			                    : pass(&c, m, schema, (enum mode)mode);
 			if (r >= 0)
 				t[r] = now_s() - t0;
 		}
