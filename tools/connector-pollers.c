@@ -85,7 +85,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Prometheus: an alert is its name, its activeAt and its whole label set (a re-firing alert has a new activeAt). */
+/*
+ * Prometheus: an alert is its name, its state, its activeAt and its whole
+ * label set. A re-firing alert has a new activeAt; a pending alert that starts
+ * firing keeps its activeAt, so its state tells the two apart (without it, the
+ * pending alert, filtered, would mark the firing one as already seen).
+ */
 static bool prometheus_key(struct json_object *item, char *buf, size_t size, void *user_data)
 {
 	struct json_object *labels = member(item, "labels");
@@ -97,6 +102,7 @@ static bool prometheus_key(struct json_object *item, char *buf, size_t size, voi
 	hash_init(&h);
 	hash_add(&h, str_or_empty(member(item, "labels.alertname")), strlen(str_or_empty(member(item, "labels.alertname"))));
 	hash_add(&h, str_or_empty(member(item, "activeAt")), strlen(str_or_empty(member(item, "activeAt"))));
+	hash_add(&h, str_or_empty(member(item, "state")), strlen(str_or_empty(member(item, "state"))));
 	if (json_object_is_type(labels, json_type_object)) {
 		json_object_object_foreach(labels, k, v) {
 			(void)v;
@@ -263,6 +269,13 @@ static idmefv2_error zabbix_login(struct connector *c, struct zabbix *z)
 	return IDMEFV2_OK;
 }
 
+/* "Session terminated, re-login, please." and "Not authorized." (the wording varies across versions). */
+static bool zabbix_session_error(const char *errstr)
+{
+	return strcasestr(errstr, "session") || strcasestr(errstr, "login") || strcasestr(errstr, "authoriz") ||
+	       strcasestr(errstr, "authentic");
+}
+
 /* One call, logging in first if needed and once more when the session has expired. Lock held. */
 static idmefv2_error zabbix_call(struct connector *c, struct zabbix *z, const char *method,
                                  struct json_object *params, struct json_object **ret_result)
@@ -273,7 +286,7 @@ static idmefv2_error zabbix_call(struct connector *c, struct zabbix *z, const ch
 	if (!z->token && (err = zabbix_login(c, z)) != IDMEFV2_OK)
 		return IDMEFV2_ERR_TRANSPORT;
 	err = idmefv2_poller_call(z->rpc, method, params, ret_result, errstr, sizeof(errstr));
-	if (err == IDMEFV2_ERR_INVALID) {
+	if (err == IDMEFV2_ERR_INVALID && zabbix_session_error(errstr)) {
 		/* Zabbix answers an expired or revoked token with an error object: log in again, once. */
 		if (zabbix_login(c, z) != IDMEFV2_OK)
 			return IDMEFV2_ERR_TRANSPORT;

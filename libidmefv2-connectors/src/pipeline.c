@@ -292,6 +292,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_object(idmefv2_pipeline *p, s
 	if (!json_object_is_type(input, json_type_object)) {
 		count(p, &p->counters.malformed);
 		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": malformed input: not a JSON object", origin, line);
+		dead_letter(p, origin, line, "malformed input: not a JSON object", input, NULL);
 		if (ret_result)
 			*ret_result = IDMEFV2_PIPELINE_MALFORMED;
 		return IDMEFV2_OK;
@@ -323,6 +324,15 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, con
 		count(p, &p->counters.malformed);
 		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": malformed JSON: %s", origin, line,
 		     e != IDMEFV2_OK ? err : "not a JSON object");
+		if (p->dead_letter) {
+			/* The line as it was, so that nothing read is lost. */
+			struct json_object *raw = json_object_new_string_len(text ? text : "", (int)len);
+			char why[600];
+
+			snprintf(why, sizeof(why), "malformed JSON: %s", e != IDMEFV2_OK ? err : "not a JSON object");
+			dead_letter(p, origin, line, why, raw, NULL);
+			json_object_put(raw);
+		}
 		json_object_put(input);
 		if (ret_result)
 			*ret_result = IDMEFV2_PIPELINE_MALFORMED;

@@ -619,10 +619,11 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_start(idmefv2_webhook *w, char *err
 	}
 	if (w->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The logger first: libmicrohttpd warns about (and misroutes) messages of options before it. */
 	w->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
 	                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&w->addr,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
-	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 	                             MHD_OPTION_END);
 	if (!w->daemon) {

@@ -154,29 +154,49 @@ START_TEST(test_counters_and_dead_letter)
 	ck_assert_msg(strstr(c.log, "in.ndjson:7: mapping failed: ") != NULL, "%s", c.log);
 	ck_assert_msg(strstr(c.log, "in.ndjson:4: output refused") != NULL, "%s", c.log);
 
-	/* Two dead-letter records: the invalid output and the refused mapping. */
+	/* Four dead-letter records, in order: two malformed lines (as read), the invalid output, the refused mapping. */
 	text = slurp(dl);
-	nl = strchr(text, '\n');
-	ck_assert_ptr_nonnull(nl);
-	*nl = '\0';
-	rec = json_tokener_parse(text);
-	ck_assert_ptr_nonnull(rec);
-	ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 5);
-	ck_assert(json_object_object_get_ex(rec, "origin", &v));
-	ck_assert_str_eq(json_object_get_string(v), "in.ndjson");
-	ck_assert(json_object_object_get_ex(rec, "error", &v));
-	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/Analyzer/IP"));
-	ck_assert(json_object_object_get_ex(rec, "output", &v));
-	ck_assert(json_object_object_get_ex(v, "Analyzer", &v) && json_object_object_get_ex(v, "IP", &v));
-	ck_assert_str_eq(json_object_get_string(v), "10.0.0.300");
-	ck_assert(json_object_object_get_ex(rec, "input", &v) && json_object_object_get_ex(v, "host", &v));
-	json_object_put(rec);
-	rec = json_tokener_parse(nl + 1);
-	ck_assert_ptr_nonnull(rec);
-	ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 7);
-	ck_assert(!json_object_object_get_ex(rec, "output", NULL));
-	json_object_put(rec);
-	ck_assert_ptr_null(strchr(strchr(nl + 1, '\n') + 1, '\n'));
+	{
+		struct json_object *recs[4] = { NULL };
+		char *s = text;
+		size_t n = 0;
+
+		while ((nl = strchr(s, '\n')) && n < 5) {
+			*nl = '\0';
+			ck_assert_uint_lt(n, 4);
+			recs[n] = json_tokener_parse(s);
+			ck_assert_ptr_nonnull(recs[n]);
+			n++;
+			s = nl + 1;
+		}
+		ck_assert_uint_eq(n, 4);
+		ck_assert_str_eq(s, "");
+		rec = recs[0];
+		ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 3);
+		ck_assert(json_object_object_get_ex(rec, "error", &v));
+		ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "malformed JSON: line 1"));
+		ck_assert(json_object_object_get_ex(rec, "input", &v) && json_object_is_type(v, json_type_string));
+		ck_assert_str_eq(json_object_get_string(v), "{bad json");
+		rec = recs[1];
+		ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 5);
+		ck_assert(json_object_object_get_ex(rec, "origin", &v));
+		ck_assert_str_eq(json_object_get_string(v), "in.ndjson");
+		ck_assert(json_object_object_get_ex(rec, "error", &v));
+		ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/Analyzer/IP"));
+		ck_assert(json_object_object_get_ex(rec, "output", &v));
+		ck_assert(json_object_object_get_ex(v, "Analyzer", &v) && json_object_object_get_ex(v, "IP", &v));
+		ck_assert_str_eq(json_object_get_string(v), "10.0.0.300");
+		ck_assert(json_object_object_get_ex(rec, "input", &v) && json_object_object_get_ex(v, "host", &v));
+		rec = recs[2];
+		ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 6);
+		ck_assert(json_object_object_get_ex(rec, "input", &v));
+		ck_assert_str_eq(json_object_get_string(v), "[1, 2]");
+		rec = recs[3];
+		ck_assert(json_object_object_get_ex(rec, "line", &v) && json_object_get_int(v) == 7);
+		ck_assert(!json_object_object_get_ex(rec, "output", NULL));
+		for (size_t i = 0; i < 4; i++)
+			json_object_put(recs[i]);
+	}
 	free(text);
 
 	idmefv2_pipeline_free(p);

@@ -6,10 +6,11 @@
  *
  * No input ever stops the pipeline: a malformed line, a filtered input, a
  * mapping failure or an invalid output is logged (with its origin and line),
- * counted, and the next input is taken. Invalid outputs (and inputs whose
- * mapping failed) may also be appended to a dead-letter NDJSON file, one
- * object per line: {"origin", "line", "error", "input", "output"} ("output"
- * absent when the mapping failed).
+ * counted, and the next input is taken. Malformed inputs, inputs whose
+ * mapping failed and invalid outputs may also be appended to a dead-letter
+ * NDJSON file, one object per line: {"origin", "line", "error", "input",
+ * "output"} ("input" is the line as a JSON string when it was not JSON;
+ * "output" is absent unless an output was built).
  *
  * push calls must not run concurrently on one pipeline; the counters may be
  * read from any thread (the delivery callback updates them from a transport
