@@ -1,7 +1,9 @@
 #!/bin/sh
 # Each public header compiles on its own, as C11 and as C++.
 # Usage: check-headers.sh INCLUDE_DIR [EXTRA_INCLUDE_DIR...]
-# Extra directories hold headers of lower layers that INCLUDE_DIR's headers include.
+# Checks INCLUDE_DIR/$HEADER_SUBDIR/*.h (HEADER_SUBDIR: idmefv2 unless set, e.g.
+# mozdef or estreamer). Extra directories hold headers of lower layers that
+# INCLUDE_DIR's headers include.
 set -eu
 inc=$1
 shift
@@ -16,8 +18,9 @@ pass=0
 failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for h in "$inc"/idmefv2/*.h; do
-	name=idmefv2/$(basename "$h")
+sub=${HEADER_SUBDIR:-idmefv2}
+for h in "$inc"/"$sub"/*.h; do
+	name=$sub/$(basename "$h")
 	printf '#include <%s>\n' "$name" > "$tmp/t.c"
 	cp "$tmp/t.c" "$tmp/t.cpp"
 	# shellcheck disable=SC2086

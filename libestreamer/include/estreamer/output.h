@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file output.h
+ * Built-in outputs: JSON lines and a libpcap writer for packet records.
+ */
+#ifndef ESTREAMER_OUTPUT_H
+#define ESTREAMER_OUTPUT_H
+
+#include <stdio.h>
+
+#include <estreamer/common.h>
+#include <estreamer/decode.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Writes the record's JSON object on one line of @p out.
+ * @return ESTREAMER_ERR_IO when the write fails
+ */
+ESTREAMER_EXPORT estreamer_error estreamer_json_write(FILE *out, const estreamer_record *rec);
+
+/** A libpcap file being written. */
+typedef struct estreamer_pcap estreamer_pcap;
+
+/**
+ * Creates (truncates) a libpcap file (magic a1b2c3d4, version 2.4). Its link
+ * type is that of the first packet written (Ethernet when none is).
+ * @param ret_pcap close with estreamer_pcap_close()
+ */
+ESTREAMER_EXPORT estreamer_error estreamer_pcap_open(const char *path, estreamer_pcap **ret_pcap);
+
+/**
+ * Appends the packet of a Packet record (type 2); other records are ignored.
+ * @return ESTREAMER_ERR_TRUNCATED when the record is shorter than its packet
+ */
+ESTREAMER_EXPORT estreamer_error estreamer_pcap_write(estreamer_pcap *pcap,
+						      const estreamer_record *rec);
+
+/**
+ * Flushes and closes; accepts NULL.
+ * @return ESTREAMER_ERR_IO when the final write fails
+ */
+ESTREAMER_EXPORT estreamer_error estreamer_pcap_close(estreamer_pcap *pcap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
