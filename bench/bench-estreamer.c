@@ -3,7 +3,7 @@
  * Records per second decoded from an in-memory stream of Message Bundles
  * (intrusion events of block 85, packets, metadata), as the client decodes
  * them: framing, layout tables, JSON objects, enrichment.
- * Usage: bench-estreamer-decode [SECONDS]
+ * Usage: bench-estreamer [SECONDS]
  */
 #include <stdio.h>
 #include <stdlib.h>
