@@ -18,6 +18,13 @@ idmefv2_error idmefv2__jsonpath_compile(const char *text, idmefv2__jsonpath **re
 void idmefv2__jsonpath_free(idmefv2__jsonpath *path);
 
 /*
+ * The member names the path starts with, up to its first index or wildcard:
+ * their count (at most @p max stored in @p names, borrowed from the path).
+ * *ret_more tells whether segments follow them.
+ */
+size_t idmefv2__jsonpath_names(const idmefv2__jsonpath *path, const char **names, size_t max, bool *ret_more);
+
+/*
  * Evaluate on @p root. Without a wildcard: a new reference to the match, or
  * NULL (missing). With one: a new array of every match (NULL when empty).
  * JSON null counts as missing.

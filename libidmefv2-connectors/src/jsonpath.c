@@ -31,6 +31,19 @@ void idmefv2__jsonpath_free(idmefv2__jsonpath *path)
 	free(path);
 }
 
+size_t idmefv2__jsonpath_names(const idmefv2__jsonpath *path, const char **names, size_t max, bool *ret_more)
+{
+	size_t n = 0;
+
+	while (n < path->nsegs && path->segs[n].kind == SEG_NAME) {
+		if (n < max)
+			names[n] = path->segs[n].name;
+		n++;
+	}
+	*ret_more = n < path->nsegs;
+	return n;
+}
+
 static idmefv2_error add_segment(idmefv2__jsonpath *p, enum seg_kind kind, char *name, long index)
 {
 	struct segment *segs = realloc(p->segs, (p->nsegs + 1) * sizeof(*segs));

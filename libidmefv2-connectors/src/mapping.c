@@ -43,6 +43,7 @@ struct idmefv2_mapping {
 	char *name;
 	struct node *root;
 	struct cond *filter;
+	idmefv2__proj *proj; /* what it reads of an input; NULL: all of it */
 };
 
 /* ---- function registry --------------------------------------------------------------- */
@@ -685,6 +686,7 @@ IDMEFV2_EXPORT void idmefv2_mapping_free(idmefv2_mapping *mapping)
 		return;
 	node_free(mapping->root);
 	cond_free(mapping->filter);
+	idmefv2__proj_free(mapping->proj);
 	free(mapping->name);
 	free(mapping);
 }
@@ -692,6 +694,55 @@ IDMEFV2_EXPORT void idmefv2_mapping_free(idmefv2_mapping *mapping)
 IDMEFV2_EXPORT const char *idmefv2_mapping_get_name(const idmefv2_mapping *mapping)
 {
 	return mapping ? mapping->name : NULL;
+}
+
+/* ---- projection: the input members a mapping reads ------------------------------------ */
+
+/* 1: the node reads the whole input (a "$" path, or one starting with an index or wildcard). */
+static int project_node(idmefv2__proj *proj, const struct node *n, idmefv2_error *err)
+{
+	if (!n)
+		return 0;
+	if (n->kind == NODE_PATH) {
+		const char *names[32];
+		bool more;
+		size_t k = idmefv2__jsonpath_names(n->path, names, 32, &more);
+
+		if (k == 0 || k > 32)
+			return 1;
+		*err = idmefv2__proj_add(proj, names, k);
+		return 0;
+	}
+	for (size_t i = 0; i < n->nchildren && !*err; i++)
+		if (project_node(proj, n->children[i], err))
+			return 1;
+	return 0;
+}
+
+static int project_cond(idmefv2__proj *proj, const struct cond *c, idmefv2_error *err)
+{
+	if (!c)
+		return 0;
+	if (project_node(proj, c->a, err) || project_node(proj, c->b, err))
+		return 1;
+	for (size_t i = 0; i < c->nsubs && !*err; i++)
+		if (project_cond(proj, c->subs[i], err))
+			return 1;
+	return 0;
+}
+
+static idmefv2_error project_mapping(idmefv2_mapping *m)
+{
+	idmefv2_error err = IDMEFV2_OK;
+
+	m->proj = idmefv2__proj_new();
+	if (!m->proj)
+		return IDMEFV2_ERR_NOMEM;
+	if (project_node(m->proj, m->root, &err) || project_cond(m->proj, m->filter, &err) || err) {
+		idmefv2__proj_free(m->proj);
+		m->proj = NULL;
+	}
+	return err;
 }
 
 IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_compile_json(const char *name,
@@ -732,6 +783,8 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_compile_json(const char *name,
 		goto out;
 	if (json_object_object_get_ex(tmpl, "$filter", &filter))
 		err = compile_cond(&c, filter, "/$filter", &m->filter);
+	if (!err)
+		err = project_mapping(m);
 out:
 	if (err) {
 		idmefv2_mapping_free(m);
@@ -739,6 +792,11 @@ out:
 	}
 	*ret_mapping = m;
 	return IDMEFV2_OK;
+}
+
+const idmefv2__proj *idmefv2__mapping_projection(const idmefv2_mapping *m)
+{
+	return m->proj;
 }
 
 IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_file(const char *path,

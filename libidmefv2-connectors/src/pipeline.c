@@ -19,6 +19,7 @@
 #include <idmefv2/schema.h>
 
 #include "idmefv2-common.h"
+#include "mapping-private.h"
 
 struct idmefv2_pipeline {
 	const idmefv2_mapping *mapping;
@@ -215,8 +216,26 @@ static void deliver(idmefv2_pipeline *p, struct json_object *out, const char *or
 	}
 }
 
-static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, const char *origin,
-                             uint64_t line, idmefv2_pipeline_result *ret_result)
+/*
+ * A dead-letter record keeps the input whole: when only part of the line was
+ * parsed (@p text given), the line is parsed again, in full, for the record.
+ */
+static void dead_letter_input(idmefv2_pipeline *p, const char *origin, uint64_t line, const char *why,
+                              struct json_object *input, const char *text, size_t len,
+                              struct json_object *output)
+{
+	struct json_object *full = NULL;
+
+	if (!p->dead_letter)
+		return;
+	if (text && idmefv2_json_parse(text, len, &full, NULL, 0) == IDMEFV2_OK)
+		input = full;
+	dead_letter(p, origin, line, why, input, output);
+	json_object_put(full);
+}
+
+static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, const char *text, size_t len,
+                             const char *origin, uint64_t line, idmefv2_pipeline_result *ret_result)
 {
 	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_INVALID;
 	struct json_object *out = NULL;
@@ -232,7 +251,7 @@ static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, con
 		count(p, &p->counters.invalid);
 		snprintf(why, sizeof(why), "mapping failed: %s", err);
 		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": %s", origin, line, why);
-		dead_letter(p, origin, line, why, input, NULL);
+		dead_letter_input(p, origin, line, why, input, text, len, NULL);
 		goto out;
 	}
 	if (!out) {
@@ -253,7 +272,7 @@ static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, con
 			snprintf(why, sizeof(why), "invalid output");
 		}
 		plog(p, IDMEFV2_LOG_WARNING, "%s:%" PRIu64 ": %s", origin, line, why);
-		dead_letter(p, origin, line, why, input, out);
+		dead_letter_input(p, origin, line, why, input, text, len, out);
 		goto out;
 	}
 	if (e != IDMEFV2_OK)
@@ -297,7 +316,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_object(idmefv2_pipeline *p, s
 			*ret_result = IDMEFV2_PIPELINE_MALFORMED;
 		return IDMEFV2_OK;
 	}
-	return process(p, input, origin, line, ret_result);
+	return process(p, input, NULL, 0, origin, line, ret_result);
 }
 
 IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, const char *text, size_t len,
@@ -305,6 +324,8 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, con
                                                         idmefv2_pipeline_result *ret_result)
 {
 	struct json_object *input = NULL;
+	const idmefv2__proj *proj;
+	bool projected = false;
 	char err[512] = "";
 	idmefv2_error e;
 
@@ -317,7 +338,14 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, con
 	if (len > 0 && text[len - 1] == '\r')
 		len--;
 	line = take_line(p, line);
-	e = idmefv2_json_parse(text ? text : "", len, &input, err, sizeof(err));
+	/* Only what the template reads, when it can; else (and for any error) the full parser. */
+	proj = idmefv2__mapping_projection(p->mapping);
+	if (proj && text && idmefv2__json_project(text, len, proj, &input) == IDMEFV2_OK) {
+		projected = true;
+		e = IDMEFV2_OK;
+	} else {
+		e = idmefv2_json_parse(text ? text : "", len, &input, err, sizeof(err));
+	}
 	if (e == IDMEFV2_ERR_NOMEM)
 		return e;
 	if (e != IDMEFV2_OK || !json_object_is_type(input, json_type_object)) {
@@ -338,7 +366,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, con
 			*ret_result = IDMEFV2_PIPELINE_MALFORMED;
 		return IDMEFV2_OK;
 	}
-	e = process(p, input, origin, line, ret_result);
+	e = process(p, input, projected ? text : NULL, len, origin, line, ret_result);
 	json_object_put(input);
 	return e;
 }
