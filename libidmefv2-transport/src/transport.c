@@ -48,6 +48,9 @@ struct option_value {
 struct item_priv {
 	struct idmefv2__item item;
 	uint64_t spool_size; /* bytes on disk while item.spool_path is set or the item is spool-only */
+	size_t buf_size;
+	/* Content type and data as given to send: one allocation per message instead of three. */
+	char buf[];
 };
 
 struct idmefv2_transport {
@@ -173,18 +176,19 @@ static struct item_priv *item_priv(struct idmefv2__item *item)
 
 static struct idmefv2__item *item_new(const char *content_type, const void *data, size_t len, void *opaque)
 {
-	struct item_priv *p = calloc(1, sizeof(*p));
+	size_t ct_len = strlen(content_type);
+	struct item_priv *p;
 
+	if (len > SIZE_MAX - sizeof(*p) - ct_len - 2)
+		return NULL;
+	p = malloc(sizeof(*p) + ct_len + 1 + len + 1);
 	if (!p)
 		return NULL;
-	p->item.data = malloc(len + 1);
-	p->item.content_type = strdup(content_type);
-	if (!p->item.data || !p->item.content_type) {
-		free(p->item.data);
-		free(p->item.content_type);
-		free(p);
-		return NULL;
-	}
+	memset(p, 0, sizeof(*p));
+	p->buf_size = ct_len + 1 + len + 1;
+	memcpy(p->buf, content_type, ct_len + 1);
+	p->item.content_type = p->buf;
+	p->item.data = p->buf + ct_len + 1;
 	if (len)
 		memcpy(p->item.data, data, len);
 	p->item.data[len] = '\0';
@@ -193,12 +197,24 @@ static struct idmefv2__item *item_new(const char *content_type, const void *data
 	return &p->item;
 }
 
+/* Drop an item's data and content type (the spool holds them, or they are replaced). */
+static void item_drop_payload(struct idmefv2__item *item)
+{
+	struct item_priv *p = item_priv(item);
+
+	if (item->data && (item->data < p->buf || item->data >= p->buf + p->buf_size))
+		free(item->data);
+	if (item->content_type && (item->content_type < p->buf || item->content_type >= p->buf + p->buf_size))
+		free(item->content_type);
+	item->data = NULL;
+	item->content_type = NULL;
+}
+
 static void item_free(struct idmefv2__item *item)
 {
 	if (!item)
 		return;
-	free(item->data);
-	free(item->content_type);
+	item_drop_payload(item);
 	free(item->spool_path);
 	free(item_priv(item));
 }
@@ -588,10 +604,7 @@ static void spool_refill(idmefv2_transport *t, struct idmefv2__item **failed)
 		t->spool_count--;
 		item->next = NULL;
 
-		free(item->data);
-		free(item->content_type);
-		item->data = NULL;
-		item->content_type = NULL;
+		item_drop_payload(item);
 		err = idmefv2__spool_read(t->spool, item->seq, &path, &item->content_type, &item->data, &item->len,
 		                          errbuf, sizeof(errbuf));
 		if (err != IDMEFV2_OK) {
@@ -644,8 +657,9 @@ static idmefv2_error enqueue(idmefv2_transport *t, struct idmefv2__item *item, c
 			idmefv2__log(t, IDMEFV2_LOG_ERROR, "message refused: %s", errstr ? errstr : "spool write failed");
 			goto out;
 		}
-		/* Only the file is needed until refill reads it back. */
-		free(item->data);
+		/* Only the file is needed until refill reads it back; the content type stays for the quota. */
+		if (item->data < item_priv(item)->buf || item->data >= item_priv(item)->buf + item_priv(item)->buf_size)
+			free(item->data);
 		item->data = NULL;
 		item->len = 0;
 		item->seq = t->next_seq++;
