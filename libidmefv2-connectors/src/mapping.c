@@ -997,6 +997,11 @@ static idmefv2_error eval(const struct applier *a, const struct node *n, struct 
 				err = IDMEFV2_ERR_NOMEM;
 			}
 		}
+		/* ["$.port"] without a port is missing, not []: IDMEFv2 lists are never empty. */
+		if (!err && json_object_array_length(v) == 0) {
+			json_object_put(v);
+			v = NULL;
+		}
 		break;
 	}
 	if (err) {

@@ -15,8 +15,9 @@
  *   evaluated arguments;
  * - {"$path": PATH} is the same as the string PATH;
  * - {"$literal": V} is V, never evaluated;
- * - other objects and arrays are evaluated member by member; anything else is a
- *   literal.
+ * - other objects and arrays are evaluated member by member (an array all of
+ *   whose elements are missing is itself missing, so ["$.src_port"] gives no
+ *   Port rather than an empty list); anything else is a literal.
  *
  * A path that matches nothing (or matches JSON null), and a literal null, are
  * "missing". Output values are copies: they share nothing with the input or
