@@ -58,4 +58,28 @@ mkdir "$root/drop"
 out=$(LD_LIBRARY_PATH="$root$libdir" "$root/downstream-transport" "$root/drop") || fail "downstream-transport run"
 [ "$out" = "received downstream" ] || fail "unexpected downstream-transport output: $out"
 echo "$out"
-echo "2 passed, 0 failed"
+passed=2
+
+# One more program per library that has its own pkg-config file: NAME SOURCE EXPECTED-OUTPUT-LINE.
+downstream() {
+	name=$1 source=$2 expect=$3
+	[ -e "$root$libdir/pkgconfig/$name.pc" ] || fail "not installed: $name.pc"
+	f=$(pkg-config --cflags --libs "$name") || fail "pkg-config $name"
+	echo "pkg-config: $f"
+	# shellcheck disable=SC2086
+	$cc $san_flags -std=c11 -Wall -Werror -o "$root/downstream-$name" "$src/tests/downstream/$source" $f ||
+		fail "downstream $name build"
+	out=$(LD_LIBRARY_PATH="$root$libdir" "$root/downstream-$name") || fail "downstream $name run"
+	echo "$out"
+	echo "$out" | grep -qxF -- "$expect" || fail "unexpected $name output: $out"
+	passed=$((passed + 1))
+}
+downstream libidmefv2-connectors connectors.c "downstream alert"
+[ -e "$root$prefix/share/idmefv2/templates/suricata.json" ] || fail "not installed: share/idmefv2/templates/suricata.json"
+if [ -e "$src/libmozdef/meson.build" ]; then
+	downstream libmozdef mozdef.c "summary: missing"
+fi
+if [ -e "$src/libestreamer/meson.build" ]; then
+	downstream libestreamer estreamer.c "flags 0x00000003, request of 16 bytes, type 2"
+fi
+echo "$passed passed, 0 failed"
