@@ -4,7 +4,8 @@
  *   our HTTP sender to our HTTP listener, one request in flight, many in
  *   flight, and NDJSON batches; Kafka produce to librdkafka's mock cluster.
  * The listener validates every message it receives (as it always does).
- * Usage: bench-transport [--messages N] [--no-kafka] [--only one|many|batch|kafka] FILE.ndjson
+ * Usage: bench-transport [--messages N] [--no-kafka] [--only one|many|batch|kafka] [--batch N]
+ *        [--batch-in-flight N] FILE.ndjson (batches of 100, 4 in flight by default)
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -190,7 +191,8 @@ int main(int argc, char **argv)
 	struct corpus c;
 	size_t n = 20000;
 	bool kafka = true;
-	const char *path = NULL, *only = NULL;
+	const char *path = NULL, *only = NULL, *batch_size = "100", *batch_flight = "4";
+	char batch_label[96];
 	idmefv2_transport *listener = NULL;
 	char err[512], url[128];
 	double r1, r8, rb, rk = -1;
@@ -202,11 +204,16 @@ int main(int argc, char **argv)
 			kafka = false;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
+		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+			batch_size = argv[++i];
+		else if (strcmp(argv[i], "--batch-in-flight") == 0 && i + 1 < argc)
+			batch_flight = argv[++i];
 		else
 			path = argv[i];
 	}
 	if (!path || !n || load(path, &c) != 0) {
-		fprintf(stderr, "usage: bench-transport [--messages N] [--no-kafka] FILE.ndjson\n");
+		fprintf(stderr, "usage: bench-transport [--messages N] [--no-kafka] [--only one|many|batch|kafka] "
+		                "[--batch N] [--batch-in-flight N] FILE.ndjson\n");
 		return 2;
 	}
 
@@ -228,7 +235,8 @@ int main(int argc, char **argv)
 	{
 		const char *one[] = { "http.max_in_flight", "1", "validate", "false", NULL };
 		const char *many[] = { "http.max_in_flight", "8", "validate", "false", NULL };
-		const char *batch[] = { "http.max_in_flight", "4", "http.batch", "100", "validate", "false", NULL };
+		const char *batch[] = { "http.max_in_flight", batch_flight, "http.batch", batch_size, "validate", "false",
+			                NULL };
 
 		r1 = !only || strcmp(only, "one") == 0 ? run_sender(url, one, &c, n, true) : 0;
 		r8 = !only || strcmp(only, "many") == 0 ? run_sender(url, many, &c, n, true) : 0;
@@ -236,7 +244,8 @@ int main(int argc, char **argv)
 	}
 	printf("%-56s %10.0f msg/s\n", "HTTP, one request in flight, keep-alive", r1);
 	printf("%-56s %10.0f msg/s\n", "HTTP, 8 requests in flight", r8);
-	printf("%-56s %10.0f msg/s\n", "HTTP, NDJSON batches of 100, 4 in flight", rb);
+	snprintf(batch_label, sizeof(batch_label), "HTTP, NDJSON batches of %s, %s in flight", batch_size, batch_flight);
+	printf("%-56s %10.0f msg/s\n", batch_label, rb);
 #if IDMEFV2_HAVE_KAFKA
 	if (kafka && (!only || strcmp(only, "kafka") == 0)) {
 		rk = run_kafka(&c, n);
