@@ -226,7 +226,8 @@ START_TEST(test_wrong_ca)
 		struct run r;
 
 		run_start(&r, c);
-		for (int t = 0; t < 500 && estreamer_client_get_bookmark(c) == 0 && sim->nconn < 2; t++)
+		/* Until the simulator has the request (slow under sanitizers: a connection alone is not enough). */
+		for (int t = 0; t < 2000 && !(sim->nconn >= 2 && sim->conn[1].got_request); t++)
 			sleep_ms(10);
 		run_finish(&r);
 		ck_assert_int_eq(r.rc, ESTREAMER_OK);
