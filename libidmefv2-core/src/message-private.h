@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 #include <json-c/json_object.h>
 
@@ -36,6 +37,15 @@ idmefv2_message *idmefv2__message_wrap(struct json_object *obj);
  * *@ret_obj == NULL. On failure IDMEFV2_ERR_PARSE with "line L, column C:
  * reason" in @errstr (which may be NULL); IDMEFV2_ERR_NOMEM.
  */
+/*
+ * json-fast.c: the common case in one pass, built as json-c builds it; false
+ * means "parse with json-c" (never an error of its own). Any JSON value.
+ */
+bool idmefv2__json_parse_fast(const char *text, size_t len, struct json_object **ret_obj);
+/* The json-c path of idmefv2__json_parse(), on its own (for tests). */
+idmefv2_error idmefv2__json_parse_jsonc(const char *text, size_t len, struct json_object **ret_obj,
+                                        char *errstr, size_t errstr_size);
+
 idmefv2_error idmefv2__json_parse(const char *text, size_t len, struct json_object **ret_obj,
                                   char *errstr, size_t errstr_size);
 

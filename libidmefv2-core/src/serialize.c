@@ -265,6 +265,14 @@ static const char *strict_scan(const char *text, size_t len, size_t *ret_off)
 idmefv2_error idmefv2__json_parse(const char *text, size_t len, struct json_object **ret_obj,
                                   char *errstr, size_t errstr_size)
 {
+	if (text && len < INT_MAX && idmefv2__json_parse_fast(text, len, ret_obj))
+		return IDMEFV2_OK;
+	return idmefv2__json_parse_jsonc(text, len, ret_obj, errstr, errstr_size);
+}
+
+idmefv2_error idmefv2__json_parse_jsonc(const char *text, size_t len, struct json_object **ret_obj,
+                                        char *errstr, size_t errstr_size)
+{
 	enum json_tokener_error jerr;
 	struct json_tokener *tok;
 	struct json_object *obj;
