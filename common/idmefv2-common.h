@@ -19,6 +19,13 @@ void idmefv2__set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
 /* The value of hexadecimal digit @c, or -1. */
 int idmefv2__hex_value(int c);
 
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * surrogate or value above U+10FFFF) starting with the non-ASCII byte at @s,
+ * of which @avail bytes are readable; 0 when ill-formed.
+ */
+size_t idmefv2__utf8_len(const unsigned char *s, size_t avail);
+
 /* write(2) all of @data, retrying on EINTR and short writes; false with errno set on failure. */
 bool idmefv2__write_all(int fd, const void *data, size_t len);
 

@@ -22,6 +22,7 @@
 
 #include <idmefv2/message.h>
 
+#include "idmefv2-common.h"
 #include "mapping-private.h"
 
 /* Below the full parser's own limit, so that the scanner never accepts nesting it refuses. */
@@ -114,48 +115,7 @@ static void skip_ws(struct scan *sc)
 	}
 }
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or values above U+10FFFF): its length, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-static int hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* At a '"': past the closing quote. *escaped tells whether the string held an escape. */
 static bool scan_string(struct scan *sc, bool *escaped)
@@ -187,7 +147,7 @@ static bool scan_string(struct scan *sc, bool *escaped)
 				if (i + 5 >= len)
 					return false;
 				for (int k = 2; k < 6; k++) {
-					int h = hex(s[i + k]);
+					int h = idmefv2__hex_value(s[i + k]);
 
 					if (h < 0)
 						return false;
@@ -206,7 +166,7 @@ static bool scan_string(struct scan *sc, bool *escaped)
 		} else if (c < 0x20) {
 			return false;
 		} else {
-			size_t n = utf8_len(s + i, len - i);
+			size_t n = idmefv2__utf8_len(s + i, len - i);
 
 			if (!n)
 				return false;

@@ -68,48 +68,7 @@ static bool reserve(struct fast *f, size_t n)
 	return true;
 }
 
-/* RFC 3629: no overlong forms, surrogates or values above U+10FFFF; its length or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[k] < 0x80 || s[k] > 0xbf)
-			return 0;
-	return n;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * At a '"': the string's content, unescaped. *ret points into the text when
@@ -138,7 +97,7 @@ static bool string(struct fast *f, const char **ret, size_t *ret_len, bool *esca
 		if (c < 0x20)
 			return false;
 		{
-			size_t n = utf8_seq(s + i, f->len - i);
+			size_t n = idmefv2__utf8_len(s + i, f->len - i);
 
 			if (!n)
 				return false;
@@ -185,7 +144,7 @@ static bool string(struct fast *f, const char **ret, size_t *ret_len, bool *esca
 				if (i + 5 >= f->len)
 					return false;
 				for (int k = 2; k < 6; k++) {
-					int h = hexval(s[i + k]);
+					int h = idmefv2__hex_value(s[i + k]);
 
 					if (h < 0)
 						return false;
@@ -219,7 +178,7 @@ static bool string(struct fast *f, const char **ret, size_t *ret_len, bool *esca
 			f->buf[out++] = (char)c;
 			i++;
 		} else {
-			size_t n = utf8_seq(s + i, f->len - i);
+			size_t n = idmefv2__utf8_len(s + i, f->len - i);
 
 			if (!n)
 				return false;

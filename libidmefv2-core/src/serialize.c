@@ -94,38 +94,6 @@ static bool is_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629) at @s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	/* Overlong forms, UTF-16 surrogates and code points above U+10FFFF. */
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
 
 /*
  * Bytes needing a closer look: SCAN_STR inside strings ('"', '\\', controls,
@@ -226,7 +194,7 @@ static const char *strict_scan(const char *text, size_t len, size_t *ret_off)
 					*ret_off = i;
 					return "control characters must be escaped in strings";
 				} else {
-					size_t n = utf8_len(s + i, len - i);
+					size_t n = idmefv2__utf8_len(s + i, len - i);
 
 					if (!n) {
 						*ret_off = i;
