@@ -423,6 +423,7 @@ static int setup_pipeline(struct connector *c)
 		return -1;
 	}
 	idmefv2_pipeline_set_log_cb(c->pipeline, conn_log_cb, c);
+	idmefv2_mapping_set_log_cb(c->mapping, conn_log_cb, c);
 	if (dead && *dead &&
 	    idmefv2_pipeline_set_dead_letter(c->pipeline, dead, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [idmefv2] dead_letter: %s", c->conf_path, errstr);

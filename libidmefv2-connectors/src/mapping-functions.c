@@ -6,6 +6,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <math.h>
@@ -587,40 +591,23 @@ static idmefv2_error fn_local_ip(FN_ARGS)
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* RFC 4648 base64 of a whole file; an unreadable file is missing. */
-static idmefv2_error fn_base64_file(FN_ARGS)
+/* Append the base64 of @p in[0..n) to @p mem; up to two bytes wait in @p pend for the next call. */
+static void base64_feed(FILE *mem, const unsigned char *in, size_t n, unsigned char pend[3], size_t *carry)
 {
-	unsigned char in[3 * 1024];
-	char *buf = NULL;
-	size_t len = 0, n, carry = 0;
-	unsigned char pend[3];
-	FILE *f, *mem;
-	idmefv2_error err = IDMEFV2_OK;
-
-	if (!json_object_is_type(args[0], json_type_string))
-		return IDMEFV2_OK;
-	f = fopen(json_object_get_string(args[0]), "re");
-	if (!f)
-		return IDMEFV2_OK;
-	mem = open_memstream(&buf, &len);
-	if (!mem) {
-		fclose(f);
-		return IDMEFV2_ERR_NOMEM;
-	}
-	while ((n = fread(in, 1, sizeof(in), f)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			pend[carry++] = in[i];
-			if (carry == 3) {
-				fputc(b64[pend[0] >> 2], mem);
-				fputc(b64[((pend[0] & 3) << 4) | (pend[1] >> 4)], mem);
-				fputc(b64[((pend[1] & 15) << 2) | (pend[2] >> 6)], mem);
-				fputc(b64[pend[2] & 63], mem);
-				carry = 0;
-			}
+	for (size_t i = 0; i < n; i++) {
+		pend[(*carry)++] = in[i];
+		if (*carry == 3) {
+			fputc(b64[pend[0] >> 2], mem);
+			fputc(b64[((pend[0] & 3) << 4) | (pend[1] >> 4)], mem);
+			fputc(b64[((pend[1] & 15) << 2) | (pend[2] >> 6)], mem);
+			fputc(b64[pend[2] & 63], mem);
+			*carry = 0;
 		}
 	}
-	if (ferror(f))
-		err = IDMEFV2_ERR_IO;
-	fclose(f);
+}
+
+static void base64_end(FILE *mem, const unsigned char pend[3], size_t carry)
+{
 	if (carry == 1) {
 		fputc(b64[pend[0] >> 2], mem);
 		fputc(b64[(pend[0] & 3) << 4], mem);
@@ -631,18 +618,120 @@ static idmefv2_error fn_base64_file(FN_ARGS)
 		fputc(b64[(pend[1] & 15) << 2], mem);
 		fputc('=', mem);
 	}
-	if (err) {
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Open @p path for base64_file(): the path comes from the input (ZoneMinder's
+ * event directory), so a symbolic link, a FIFO (which would block) or a device
+ * (/dev/zero never ends) is refused, as is a file over @p limit. -1 when refused.
+ */
+static int base64_file_open(const char *path, size_t limit)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			idmefv2__mapping_log(IDMEFV2_LOG_WARNING, "base64_file: %s is a symbolic link; refused, field left out",
+			                     path);
+		else
+			idmefv2__mapping_log(errno == ENOENT ? IDMEFV2_LOG_DEBUG : IDMEFV2_LOG_WARNING,
+			                     "base64_file: %s: %s; field left out", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		idmefv2__mapping_log(IDMEFV2_LOG_WARNING, "base64_file: %s: %s; field left out", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		idmefv2__mapping_log(IDMEFV2_LOG_WARNING, "base64_file: %s is %s; refused, field left out", path,
+		                     file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	if ((uintmax_t)st.st_size > limit) {
+		idmefv2__mapping_log(IDMEFV2_LOG_WARNING,
+		                     "base64_file: %s has %jd bytes, over the limit of %zu; refused, field left out", path,
+		                     (intmax_t)st.st_size, limit);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* base64_file(PATH [, MAX_BYTES]) */
+static idmefv2_error fn_base64_file(FN_ARGS)
+{
+	unsigned char in[3 * 1024], pend[3];
+	size_t len = 0, carry = 0, total = 0, limit = IDMEFV2_MAPPING_FILE_MAX;
+	const char *path;
+	char *buf = NULL;
+	FILE *mem;
+	ssize_t n;
+	double max;
+	int fd;
+
+	if (nargs > 1 && args[1]) {
+		if (!number_of(args[1], &max) || max < 1 || max > (double)(SIZE_MAX / 2))
+			return fn_error(errstr, errstr_size, "base64_file: MAX_BYTES must be a positive number of bytes");
+		limit = (size_t)max;
+	}
+	if (!json_object_is_type(args[0], json_type_string))
+		return IDMEFV2_OK;
+	path = json_object_get_string(args[0]);
+	fd = base64_file_open(path, limit);
+	if (fd < 0)
+		return IDMEFV2_OK;
+	mem = open_memstream(&buf, &len);
+	if (!mem) {
+		close(fd);
+		return IDMEFV2_ERR_NOMEM;
+	}
+	/* A regular file never returns EAGAIN; the limit also holds for a file growing while read. */
+	while ((n = read(fd, in, sizeof(in))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		total += (size_t)n;
+		if (total > limit)
+			break;
+		base64_feed(mem, in, (size_t)n, pend, &carry);
+	}
+	if (n < 0 || total > limit) {
+		if (n < 0)
+			idmefv2__mapping_log(IDMEFV2_LOG_WARNING, "base64_file: %s: %s; field left out", path,
+			                     strerror(errno));
+		else
+			idmefv2__mapping_log(IDMEFV2_LOG_WARNING,
+			                     "base64_file: %s grew over the limit of %zu bytes; refused, field left out",
+			                     path, limit);
+		close(fd);
 		fclose(mem);
 		free(buf);
-		return IDMEFV2_OK; /* read error: missing, like an absent file */
+		return IDMEFV2_OK;
 	}
+	close(fd);
+	base64_end(mem, pend, carry);
 	return build_string(mem, &buf, ret);
 }
 
 #define V IDMEFV2_MAPPING_VARIADIC
 
 static const struct idmefv2__mapping_function builtins[] = {
-	{ "base64_file", 1, 1, fn_base64_file, NULL },
+	{ "base64_file", 1, 2, fn_base64_file, NULL },
 	{ "classify", 2, 3, fn_classify, NULL },
 	{ "coalesce", 1, V, fn_coalesce, NULL },
 	{ "concat", 1, V, fn_concat, NULL },

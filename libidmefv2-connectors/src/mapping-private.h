@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <idmefv2/mapping.h>
+#include <idmefv2/transport.h>
 
 struct json_object;
 
@@ -15,6 +16,9 @@ struct idmefv2__mapping_function {
 	idmefv2_mapping_fn fn;
 	void *userdata;
 };
+
+/* Log through the log callback of the mapping this thread is applying (none: nothing). */
+void idmefv2__mapping_log(idmefv2_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The built-in function named @p name, or NULL. */
 const struct idmefv2__mapping_function *idmefv2__mapping_builtin_find(const char *name);

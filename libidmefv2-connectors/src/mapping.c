@@ -44,7 +44,12 @@ struct idmefv2_mapping {
 	struct node *root;
 	struct cond *filter;
 	idmefv2__proj *proj; /* what it reads of an input; NULL: all of it */
+	idmefv2_log_cb log_cb; /* functions' warnings (a refused base64_file) */
+	void *log_data;
 };
+
+/* The mapping being applied by this thread: where idmefv2__mapping_log() goes. */
+static _Thread_local const idmefv2_mapping *applying;
 
 /* ---- function registry --------------------------------------------------------------- */
 
@@ -680,6 +685,28 @@ static void cond_free(struct cond *c)
 	free(c);
 }
 
+IDMEFV2_EXPORT void idmefv2_mapping_set_log_cb(idmefv2_mapping *mapping, idmefv2_log_cb cb, void *user_data)
+{
+	if (!mapping)
+		return;
+	mapping->log_cb = cb;
+	mapping->log_data = user_data;
+}
+
+void idmefv2__mapping_log(idmefv2_log_level level, const char *fmt, ...)
+{
+	const idmefv2_mapping *m = applying;
+	char buf[1024];
+	va_list ap;
+
+	if (!m || !m->log_cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	m->log_cb(level, buf, m->log_data);
+}
+
 IDMEFV2_EXPORT void idmefv2_mapping_free(idmefv2_mapping *mapping)
 {
 	if (!mapping)
@@ -1072,18 +1099,17 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_apply(const idmefv2_mapping *mappin
 
 	if (!mapping || !ret_output)
 		return IDMEFV2_ERR_INVALID_ARG;
+	applying = mapping;
 	if (mapping->filter) {
 		err = cond_eval(&a, mapping->filter, &pass);
-		if (err)
-			return err;
-		if (!pass) {
-			*ret_output = NULL;
-			return IDMEFV2_OK;
-		}
+		if (err || !pass)
+			goto out;
 	}
 	err = eval(&a, mapping->root, &out);
+out:
+	applying = NULL;
 	if (err)
 		return err;
-	*ret_output = out;
+	*ret_output = pass ? out : NULL;
 	return IDMEFV2_OK;
 }

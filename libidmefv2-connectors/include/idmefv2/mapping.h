@@ -41,7 +41,11 @@
  * a keyword given as a list needs all its words), hostname(), local_ip() (the first
  * IPv4 address of an interface up and not loopback, else a global IPv6 one, else
  * 127.0.0.1),
- * base64_file(PATH) (an unreadable file is missing).
+ * base64_file(PATH [, MAX_BYTES]) (the file's bytes in base64; missing, with a
+ * warning through idmefv2_mapping_set_log_cb(), when the file is absent,
+ * unreadable, a symbolic link (its last component is opened with O_NOFOLLOW),
+ * not a regular file (FIFO, device, directory, socket), or larger than
+ * MAX_BYTES, default IDMEFV2_MAPPING_FILE_MAX).
  */
 #ifndef IDMEFV2_MAPPING_H
 #define IDMEFV2_MAPPING_H
@@ -49,6 +53,7 @@
 #include <stddef.h>
 
 #include <idmefv2/common.h>
+#include <idmefv2/transport.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +62,9 @@ extern "C" {
 struct json_object;
 
 typedef struct idmefv2_mapping idmefv2_mapping;
+
+/** Largest file base64_file() reads unless its MAX_BYTES argument says otherwise: 16 MiB. */
+#define IDMEFV2_MAPPING_FILE_MAX (16u * 1024 * 1024)
 
 /**
  * A template function.
@@ -147,6 +155,13 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_apply(const idmefv2_mapping *mappin
                                                    struct json_object *input,
                                                    struct json_object **ret_output,
                                                    char *errstr, size_t errstr_size);
+
+/**
+ * Set where template functions report why a value is missing when that
+ * deserves a warning (e.g. base64_file() refusing a symbolic link). Called
+ * from the thread applying the mapping; set it before applying.
+ */
+IDMEFV2_EXPORT void idmefv2_mapping_set_log_cb(idmefv2_mapping *mapping, idmefv2_log_cb cb, void *user_data);
 
 /** Release @p mapping; NULL is accepted. */
 IDMEFV2_EXPORT void idmefv2_mapping_free(idmefv2_mapping *mapping);
