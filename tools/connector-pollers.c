@@ -5,10 +5,14 @@
  * webhook). De-duplication keys are remembered by the poller, bounded and
  * saved in the state directory, so a restart neither repeats nor loses alerts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -209,8 +213,16 @@ static bool kismet_fuzzy_duplicate(struct kismet_dedup *k, struct json_object *i
 
 /* ---- Zabbix ----------------------------------------------------------------------------- */
 
+struct zabbix;
+static int zabbix_push_setup(struct connector *c, struct zabbix *z);
+
 #define ZABBIX_CACHE 256
 #define ZABBIX_CACHE_TTL_S 600
+/* Logins are spaced by at least this, doubling while they do not help, up to the maximum. */
+#define ZABBIX_LOGIN_MIN_MS 1000
+#define ZABBIX_LOGIN_MAX_MS 60000
+/* Default of [zabbix] api_rate: API calls per second, in bursts of as many. */
+#define ZABBIX_API_RATE 100
 
 struct zabbix_cache {
 	char id[32];
@@ -232,10 +244,28 @@ struct zabbix {
 	size_t next_trigger, next_host;
 	char *listen_address;
 	unsigned listen_port;
+	char *push_token; /* required as "Authorization: Bearer" by the webhook */
 	uint64_t enriched, enrich_errors;
+	/* pacing of logins: none before next_login_ms; the session is known bad until one succeeds */
+	int64_t next_login_ms;
+	unsigned login_backoff_ms;
+	bool session_bad;
+	uint64_t logins, logins_deferred, throttled;
+	/* API calls per second: a token bucket, refilled at api_rate */
+	unsigned api_rate;
+	double bucket;
+	int64_t bucket_ms;
 };
 
-static idmefv2_error zabbix_login(struct connector *c, struct zabbix *z)
+static int64_t zabbix_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static idmefv2_error zabbix_login_now(struct connector *c, struct zabbix *z)
 {
 	struct json_object *params = json_object_new_object(), *result = NULL;
 	char errstr[512] = "";
@@ -269,6 +299,66 @@ static idmefv2_error zabbix_login(struct connector *c, struct zabbix *z)
 	return IDMEFV2_OK;
 }
 
+/*
+ * Wait for a slot of [zabbix] api_rate: however many pushes arrive, the API
+ * sees at most api_rate calls per second (bursts of as many). Lock held: the
+ * calls are serialised anyway, and a push waits rather than fails.
+ */
+static void zabbix_pace(struct zabbix *z)
+{
+	int64_t now = zabbix_now_ms();
+
+	z->bucket += (double)(now - z->bucket_ms) * z->api_rate / 1000.0;
+	if (z->bucket > z->api_rate)
+		z->bucket = z->api_rate;
+	z->bucket_ms = now;
+	if (z->bucket < 1) {
+		long wait_ms = (long)((1 - z->bucket) * 1000.0 / z->api_rate) + 1;
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
+
+		z->throttled++;
+		nanosleep(&ts, NULL);
+		z->bucket += (double)wait_ms * z->api_rate / 1000.0;
+		z->bucket_ms += wait_ms;
+	}
+	z->bucket -= 1;
+}
+
+/*
+ * Log in unless one was tried less than login_backoff_ms ago: whatever the
+ * callers (pushes, polls, expired sessions), Zabbix sees at most one login
+ * per second, and fewer while logins do not help. Lock held.
+ */
+static idmefv2_error zabbix_login(struct connector *c, struct zabbix *z)
+{
+	int64_t now = zabbix_now_ms();
+	idmefv2_error err;
+
+	if (now < z->next_login_ms) {
+		z->logins_deferred++;
+		return IDMEFV2_ERR_TRANSPORT;
+	}
+	if (z->login_backoff_ms < ZABBIX_LOGIN_MIN_MS)
+		z->login_backoff_ms = ZABBIX_LOGIN_MIN_MS;
+	z->next_login_ms = now + z->login_backoff_ms;
+	z->login_backoff_ms = z->login_backoff_ms * 2 > ZABBIX_LOGIN_MAX_MS ? ZABBIX_LOGIN_MAX_MS
+	                                                                     : z->login_backoff_ms * 2;
+	z->logins++;
+	zabbix_pace(z);
+	err = zabbix_login_now(c, z);
+	if (err == IDMEFV2_OK)
+		z->session_bad = false;
+	return err;
+}
+
+/* A call succeeded with the session: the next login, when one is needed, may come at once. */
+static void zabbix_session_ok(struct zabbix *z)
+{
+	z->session_bad = false;
+	z->login_backoff_ms = ZABBIX_LOGIN_MIN_MS;
+	z->next_login_ms = 0;
+}
+
 /* "Session terminated, re-login, please." and "Not authorized." (the wording varies across versions). */
 static bool zabbix_session_error(const char *errstr)
 {
@@ -283,15 +373,23 @@ static idmefv2_error zabbix_call(struct connector *c, struct zabbix *z, const ch
 	char errstr[512] = "";
 	idmefv2_error err;
 
-	if (!z->token && (err = zabbix_login(c, z)) != IDMEFV2_OK)
+	/* No session, or one Zabbix refused: nothing to call with until a login (paced) succeeds. */
+	if ((!z->token || z->session_bad) && (err = zabbix_login(c, z)) != IDMEFV2_OK)
 		return IDMEFV2_ERR_TRANSPORT;
+	zabbix_pace(z);
 	err = idmefv2_poller_call(z->rpc, method, params, ret_result, errstr, sizeof(errstr));
 	if (err == IDMEFV2_ERR_INVALID && zabbix_session_error(errstr)) {
 		/* Zabbix answers an expired or revoked token with an error object: log in again, once. */
+		z->session_bad = true;
 		if (zabbix_login(c, z) != IDMEFV2_OK)
 			return IDMEFV2_ERR_TRANSPORT;
+		zabbix_pace(z);
 		err = idmefv2_poller_call(z->rpc, method, params, ret_result, errstr, sizeof(errstr));
+		if (err == IDMEFV2_ERR_INVALID && zabbix_session_error(errstr))
+			z->session_bad = true;
 	}
+	if (!err)
+		zabbix_session_ok(z);
 	if (err)
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: %s failed: %s", c->input_path, method, errstr);
 	return err == IDMEFV2_ERR_INVALID || err == IDMEFV2_ERR_PARSE ? IDMEFV2_ERR_TRANSPORT : err;
@@ -477,8 +575,8 @@ static idmefv2_error zabbix_push(struct json_object *body, const char *method, c
 		conn_log(c, IDMEFV2_LOG_WARNING, "push: a body without \"eventid\" refused");
 		return IDMEFV2_ERR_INVALID_ARG;
 	}
-	params = ids_params("eventids", json_object_get_string(id), "eventid,objectid,clock,ns,name,severity");
 	pthread_mutex_lock(&z->lock);
+	params = ids_params("eventids", json_object_get_string(id), "eventid,objectid,clock,ns,name,severity");
 	err = zabbix_call(c, z, "problem.get", params, &result);
 	pthread_mutex_unlock(&z->lock);
 	json_object_put(params);
@@ -652,30 +750,19 @@ int pollers_setup(struct connector *c, bool check_only)
 		if (!z->user || !z->password || !c->input_path || !z->rpc || !z->server)
 			return -1;
 		if (cfg_uint(c, t->section, "poll_interval", 30, 1, 86400, &interval) ||
-		    cfg_uint(c, t->section, "timeout", 5, 1, 3600, &timeout))
+		    cfg_uint(c, t->section, "timeout", 5, 1, 3600, &timeout) ||
+		    cfg_uint(c, t->section, "api_rate", ZABBIX_API_RATE, 1, 100000, &z->api_rate))
 			return -1;
+		z->bucket = z->api_rate;
+		z->bucket_ms = zabbix_now_ms();
 		idmefv2_poller_set_log_cb(z->rpc, conn_log_cb, c);
 		idmefv2_poller_set_timeout(z->rpc, timeout * 1000U);
-		if (z->push) {
-			const char *addr = cfg_get(c, "connector", "listen_address");
-
-			if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port))
-				return -1;
-			z->listen_address = strdup(addr && *addr ? addr : "0.0.0.0");
-			c->webhook = idmefv2_webhook_new();
-			if (!z->listen_address || !c->webhook)
-				return -1;
-			idmefv2_webhook_set_log_cb(c->webhook, conn_log_cb, c);
-			if (idmefv2_webhook_set_address(c->webhook, z->listen_address, z->listen_port) != IDMEFV2_OK) {
-				conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] listen_address: '%s' is not a numeric address",
-				         c->conf_path, z->listen_address);
-				return -1;
-			}
-			idmefv2_webhook_add_route(c->webhook, "POST", "/alert", 200, zabbix_push, c);
-			return 0;
-		}
+		if (z->push)
+			return zabbix_push_setup(c, z);
 		cfg_get(c, "connector", "listen_address");
 		cfg_get(c, "connector", "listen_port");
+		cfg_get(c, "connector", "token");
+		cfg_get(c, "connector", "token_file");
 		if (poller_common(c, url, interval, timeout, check_only))
 			return -1;
 		{
@@ -690,6 +777,100 @@ int pollers_setup(struct connector *c, bool check_only)
 		idmefv2_poller_set_item_cb(c->poller, zabbix_item, c);
 		return 0;
 	}
+}
+
+/* [connector] token_file: its first line; the file must not be readable by others. */
+static char *token_from_file(struct connector *c, const char *path)
+{
+	char buf[1024];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] token_file: %s: %s", c->conf_path, path,
+		         fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (st.st_mode & 0007) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] token_file: %s is readable by others (chmod o-rwx)",
+		         c->conf_path, path);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!*buf) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] token_file: %s is empty", c->conf_path, path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+static bool address_is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * Push mode: the webhook receiver on listen_address (127.0.0.1 by default),
+ * requiring the shared token when one is set, and always when it listens
+ * beyond the loopback: an unauthenticated POST would otherwise make the
+ * connector call the Zabbix API for anyone who can reach the port.
+ */
+static int zabbix_push_setup(struct connector *c, struct zabbix *z)
+{
+	const char *addr = cfg_get(c, "connector", "listen_address");
+	const char *token = cfg_get(c, "connector", "token"), *token_file = cfg_get(c, "connector", "token_file");
+
+	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port))
+		return -1;
+	z->listen_address = strdup(addr && *addr ? addr : "127.0.0.1");
+	c->webhook = idmefv2_webhook_new();
+	if (!z->listen_address || !c->webhook)
+		return -1;
+	if (token && *token && token_file && *token_file) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] token and token_file: set one of them", c->conf_path);
+		return -1;
+	}
+	if (token_file && *token_file) {
+		if (!(z->push_token = token_from_file(c, token_file)))
+			return -1;
+	} else if (token && *token && !(z->push_token = strdup(token))) {
+		return -1;
+	}
+	idmefv2_webhook_set_log_cb(c->webhook, conn_log_cb, c);
+	if (idmefv2_webhook_set_address(c->webhook, z->listen_address, z->listen_port) != IDMEFV2_OK) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] listen_address: '%s' is not a numeric address",
+		         c->conf_path, z->listen_address);
+		return -1;
+	}
+	if (!z->push_token && !address_is_loopback(z->listen_address)) {
+		conn_log(c, IDMEFV2_LOG_ERROR,
+		         "%s: [connector] listen_address %s is not a loopback address: set token or token_file, "
+		         "which Zabbix's webhook then sends as \"Authorization: Bearer TOKEN\"",
+		         c->conf_path, z->listen_address);
+		return -1;
+	}
+	if (!z->push_token)
+		conn_log(c, IDMEFV2_LOG_WARNING,
+		         "%s: push mode without [connector] token: any local process may post to the webhook",
+		         c->conf_path);
+	else if (idmefv2_webhook_set_bearer(c->webhook, z->push_token) != IDMEFV2_OK)
+		return -1;
+	idmefv2_webhook_add_route(c->webhook, "POST", "/alert", 200, zabbix_push, c);
+	return 0;
 }
 
 int pollers_start(struct connector *c)
@@ -775,8 +956,11 @@ void pollers_log_counters(struct connector *c)
 		         w.rejected);
 	}
 	if (c->zabbix)
-		conn_log(c, IDMEFV2_LOG_INFO, "zabbix: problems enriched %" PRIu64 ", enrichment failures %" PRIu64,
-		         c->zabbix->enriched, c->zabbix->enrich_errors);
+		conn_log(c, IDMEFV2_LOG_INFO,
+		         "zabbix: problems enriched %" PRIu64 ", enrichment failures %" PRIu64 ", logins %" PRIu64
+		         ", logins deferred %" PRIu64 ", calls delayed by api_rate %" PRIu64,
+		         c->zabbix->enriched, c->zabbix->enrich_errors, c->zabbix->logins, c->zabbix->logins_deferred,
+		         c->zabbix->throttled);
 }
 
 void pollers_free(struct connector *c)
@@ -796,6 +980,7 @@ void pollers_free(struct connector *c)
 		free(z->password);
 		free(z->token);
 		free(z->listen_address);
+		free(z->push_token);
 		pthread_mutex_destroy(&z->lock);
 		free(z);
 		c->zabbix = NULL;
