@@ -29,6 +29,7 @@ struct cfg_entry {
 	char *key;
 	char *value;
 	bool used;
+	unsigned line, line_last; /* where it was set in the file (last: of a continued value) */
 };
 
 struct unix_input;

@@ -161,21 +161,67 @@ static int log_reopen(struct connector *c)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
+/* The file being read: inih's reader and handler share it, to know the line of each entry. */
+struct cfg_parse {
+	struct connector *c;
+	FILE *f;
+	unsigned line;      /* the line being parsed (1-based) */
+	bool line_done;     /* the last piece read ended its line */
+	bool continuation;  /* that line began with white space: a value's continuation */
+};
+
+static char *cfg_read_line(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	char *got = fgets(str, num, p->f);
+
+	if (!got)
+		return NULL;
+	if (p->line_done) {
+		p->line++;
+		p->continuation = (str[0] == ' ' || str[0] == '\t');
+	}
+	p->line_done = strchr(str, '\n') != NULL;
+	return got;
+}
+
+/* A value continued on an indented line, joined with a newline as configparser does. */
+static int cfg_continue(struct cfg_entry *e, const char *value)
+{
+	char *v = NULL;
+
+	if (asprintf(&v, "%s\n%s", e->value, value) < 0)
+		return 0;
+	free(e->value);
+	e->value = v;
+	return 1;
+}
+
 static int cfg_ini_entry(void *user, const char *section, const char *key, const char *value)
 {
-	struct connector *c = user;
+	struct cfg_parse *p = user;
+	struct connector *c = p->c;
 	struct cfg_entry *e;
 
-	/* A key given twice: the last one wins, as with Python's configparser (strict=False). */
+	/* A key given twice: the last one wins, as with Python's configparser (strict=False), with a warning. */
 	for (size_t i = 0; i < c->cfg_count; i++) {
 		e = &c->cfg[i];
 		if (strcasecmp(e->section, section) == 0 && strcasecmp(e->key, key) == 0) {
-			char *v = strdup(value);
+			char *v;
 
+			if (p->continuation && e->line_last + 1 == p->line) {
+				e->line_last = p->line;
+				return cfg_continue(e, value);
+			}
+			conn_log(c, IDMEFV2_LOG_WARNING,
+			         "%s:%u: [%s] %s is given again (first at line %u); the value of line %u is used",
+			         c->conf_path, p->line, section, key, e->line, p->line);
+			v = strdup(value);
 			if (!v)
 				return 0;
 			free(e->value);
 			e->value = v;
+			e->line = e->line_last = p->line;
 			return 1;
 		}
 	}
@@ -193,6 +239,7 @@ static int cfg_ini_entry(void *user, const char *section, const char *key, const
 	e->key = strdup(key);
 	e->value = strdup(value);
 	e->used = false;
+	e->line = e->line_last = p->line;
 	if (!e->section || !e->key || !e->value) {
 		free(e->section);
 		free(e->key);
@@ -274,12 +321,28 @@ int cfg_uint(struct connector *c, const char *section, const char *key, unsigned
 
 static int cfg_load(struct connector *c)
 {
-	int rc = ini_parse(c->conf_path, cfg_ini_entry, c);
+	struct cfg_parse p = { .c = c, .line_done = true };
+	struct stat st;
+	int rc;
 
-	if (rc == -1) {
+	p.f = fopen(c->conf_path, "re");
+	if (!p.f) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: %s", c->conf_path, strerror(errno));
 		return -1;
 	}
+	/* fopen() takes a directory, which then reads as an empty file ("url is required"). */
+	if (fstat(fileno(p.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s is a directory, not a configuration file", c->conf_path);
+		fclose(p.f);
+		return -1;
+	}
+	rc = ini_parse_stream(cfg_read_line, &p, cfg_ini_entry, &p);
+	if (ferror(p.f)) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: %s", c->conf_path, strerror(errno));
+		fclose(p.f);
+		return -1;
+	}
+	fclose(p.f);
 	if (rc == -2) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory", c->conf_path);
 		return -1;
@@ -449,6 +512,40 @@ static int transport_set(struct connector *c, const char *section, const char *n
 	return 0;
 }
 
+/*
+ * The files the transport reads when it starts, checked now so that
+ * --check-config finds a missing CA file, not the first connection.
+ */
+static int cfg_check_transport_files(struct connector *c)
+{
+	static const struct {
+		const char *key;
+		bool dir;
+	} files[] = { { "tls.ca_file", false }, { "tls.ca_dir", true }, { "tls.cert", false }, { "tls.key", false } };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *path = cfg_get(c, "transport", files[i].key);
+		struct stat st;
+		const char *why = NULL;
+
+		if (!path || !*path)
+			continue;
+		if (stat(path, &st) != 0)
+			why = strerror(errno);
+		else if (files[i].dir && !S_ISDIR(st.st_mode))
+			why = "not a directory";
+		else if (!files[i].dir && !S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (access(path, files[i].dir ? R_OK | X_OK : R_OK) != 0)
+			why = strerror(errno);
+		if (why) {
+			conn_log(c, IDMEFV2_LOG_ERROR, "%s: [transport] %s: %s: %s", c->conf_path, files[i].key, path, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int setup_output(struct connector *c, bool check_only)
 {
 	const char *url = cfg_require(c, "idmefv2", "url");
@@ -477,8 +574,10 @@ static int setup_output(struct connector *c, bool check_only)
 	}
 	if (cfg_bool(c, "idmefv2", "verify", true, &verify) != 0)
 		return -1;
-	if (!verify && transport_set(c, "idmefv2", "tls.verify", "false"))
-		return -1;
+	/* The Python connectors' files set verify = false with http:// URLs too: meaningless there, not wrong. */
+	if (!verify && idmefv2_transport_set(c->transport, "tls.verify", "false", errstr, sizeof(errstr)) != IDMEFV2_OK)
+		conn_log(c, IDMEFV2_LOG_WARNING, "%s: [idmefv2] verify = false has no effect on %s (%s); ignored",
+		         c->conf_path, url, errstr);
 	/* Every transport option, by its own name. */
 	for (size_t i = 0; i < c->cfg_count; i++) {
 		struct cfg_entry *e = &c->cfg[i];
@@ -494,6 +593,8 @@ static int setup_output(struct connector *c, bool check_only)
 		if (transport_set(c, "transport", e->key, e->value))
 			return -1;
 	}
+	if (cfg_check_transport_files(c) != 0)
+		return -1;
 	/* Spooling by default: a SIEM restart or a broker outage must not lose alerts. */
 	if (!spool_set && !check_only) {
 		char *spool = NULL;
@@ -536,6 +637,50 @@ static int mkdir_p(const char *path, mode_t mode)
 	return rc;
 }
 
+/*
+ * --check-config creates nothing: the state directory must be a writable
+ * directory, or the nearest existing ancestor one in which it can be created.
+ */
+static int state_dir_check(struct connector *c)
+{
+	char *p = strdup(c->state_dir), *slash;
+	const char *why = NULL;
+	struct stat st;
+	int rc = 0;
+
+	if (!p)
+		return -1;
+	for (;;) {
+		if (stat(p, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				why = "not a directory";
+			else if (access(p, W_OK | X_OK) != 0)
+				why = strerror(errno);
+			break;
+		}
+		if (errno != ENOENT) {
+			why = strerror(errno);
+			break;
+		}
+		slash = strrchr(p, '/');
+		if (!slash) {
+			/* A relative path: created in the working directory. */
+			strcpy(p, ".");
+		} else if (slash == p) {
+			p[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+	}
+	if (why) {
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [state] dir: cannot create or write %s: %s: %s", c->conf_path,
+		         c->state_dir, p, why);
+		rc = -1;
+	}
+	free(p);
+	return rc;
+}
+
 static int setup_state(struct connector *c, bool check_only)
 {
 	const char *dir = cfg_get(c, "state", "dir");
@@ -546,7 +691,9 @@ static int setup_state(struct connector *c, bool check_only)
 		c->state_dir = NULL;
 	if (!c->state_dir)
 		return -1;
-	if (!check_only && mkdir_p(c->state_dir, 0750) != 0) {
+	if (check_only)
+		return state_dir_check(c);
+	if (mkdir_p(c->state_dir, 0750) != 0) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [state] dir: cannot create %s: %s", c->conf_path, c->state_dir,
 		         strerror(errno));
 		return -1;
