@@ -115,7 +115,8 @@ IDMEFV2_EXPORT idmefv2_webhook *idmefv2_webhook_new(void)
 		return NULL;
 	w->max_body = IDMEFV2_WEBHOOK_DEFAULT_MAX_BODY;
 	w->retry_after = IDMEFV2_WEBHOOK_DEFAULT_RETRY_AFTER;
-	set_addr(w, NULL, 0);
+	/* Loopback until told otherwise: a receiver open to the network is a choice, not a default. */
+	set_addr(w, "127.0.0.1", 0);
 	return w;
 }
 

@@ -772,6 +772,46 @@ START_TEST(zabbix_push_logins_paced)
 }
 END_TEST
 
+/* Push mode listens on 127.0.0.1 unless told otherwise, and beyond loopback only with a token. */
+START_TEST(zabbix_push_defaults)
+{
+	char *dir = make_dir(), cmd[1024], path[512], *text;
+	struct daemon d;
+	unsigned port = free_port();
+	int st;
+
+	zbx_start(false);
+	conf_write(dir, "zabbix",
+	           "[connector]\nmode = push\nlisten_address = 0.0.0.0\nlisten_port = %u\n\n[zabbix]\n"
+	           "url = http://127.0.0.1:%u/api_jsonrpc.php\nuser = Admin\npassword = zabbix\n",
+	           port, zbx.port);
+	snprintf(path, sizeof(path), "%s/check.txt", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' zabbix -c '%s/zabbix.conf' --check-config >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH,
+	         dir, path);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	text = slurp(path);
+	ck_assert_msg(strstr(text, "listen_address 0.0.0.0 is not a loopback address: set token or token_file"), "%s",
+	              text);
+	free(text);
+	unlink(path);
+	conf_write(dir, "zabbix",
+	           "[connector]\nmode = push\nlisten_port = %u\n\n[zabbix]\n"
+	           "url = http://127.0.0.1:%u/api_jsonrpc.php\nuser = Admin\npassword = zabbix\n",
+	           port, zbx.port);
+	daemon_start(&d, dir, "zabbix");
+	snprintf(cmd, sizeof(cmd), "receiving Zabbix pushes on http://127.0.0.1:%u/alert", port);
+	ck_assert(wait_text(d.log, cmd, 5000));
+	ck_assert(wait_text(d.log, "push mode without [connector] token", 1000));
+	daemon_stop(&d);
+	zbx_stop();
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("connector-security");
@@ -788,6 +828,7 @@ int main(void)
 	tcase_add_test(tc, unix_idle_writers_do_not_lock_out);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tz, 120);
+	tcase_add_test(tz, zabbix_push_defaults);
 	tcase_add_test(tz, zabbix_push_requires_token);
 	tcase_add_test(tz, zabbix_push_token_file);
 	tcase_add_test(tz, zabbix_push_one_login);

@@ -75,8 +75,8 @@ typedef struct idmefv2_webhook_counters {
 } idmefv2_webhook_counters;
 
 /**
- * Create a receiver listening on 0.0.0.0, port 0 (an ephemeral port), with
- * no route and no authentication.
+ * Create a receiver listening on 127.0.0.1 (loopback only), port 0 (an
+ * ephemeral port), with no route and no authentication.
  * @return a new receiver; release with idmefv2_webhook_free(); NULL when out of memory.
  */
 IDMEFV2_EXPORT idmefv2_webhook *idmefv2_webhook_new(void);
