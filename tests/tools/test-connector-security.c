@@ -399,6 +399,72 @@ START_TEST(unix_idle_writers_do_not_lock_out)
 }
 END_TEST
 
+/* ---- ZoneMinder's snapshot ------------------------------------------------------------------- */
+
+/* The reproducer: snapshot.jpg -> a secret put the secret, base64-encoded, into the alert. */
+START_TEST(zoneminder_snapshot_symlink_refused)
+{
+	char *dir = make_dir(), out[512], path[512], secret[512], *all = NULL;
+	struct daemon d;
+	DIR *od;
+	struct dirent *e;
+	FILE *f;
+
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(secret, sizeof(secret), "%s/shadow", dir);
+	f = fopen(secret, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("root:$6$TOPSECRET$:19000:0:99999:7:::\n", f);
+	fclose(f);
+	/* Two events: one whose snapshot links to the secret, one with a real image. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/ev%d", dir, i);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/ev%d/snapshot.jpg", dir, i);
+		if (i == 0) {
+			ck_assert_int_eq(symlink(secret, path), 0);
+		} else {
+			f = fopen(path, "w");
+			fputs("JPEG", f);
+			fclose(f);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/events.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "{\"ET\":\"2026-01-14 15:58:4%d\",\"ED\":\"Motion: Plafond\",\"MN\":\"Monitor-1\",\"EDP\":\"%s/ev%d\"}\n",
+		        i, dir, i);
+	fclose(f);
+	conf_write(dir, "zoneminder", "[zmjson]\nlogfile = %s\n[input]\nfrom_beginning = true\n", path);
+	daemon_start(&d, dir, "zoneminder");
+	ck_assert_int_eq(wait_count_json(out, 2, 10000), 2);
+	daemon_stop(&d);
+	od = opendir(out);
+	ck_assert_ptr_nonnull(od);
+	while ((e = readdir(od))) {
+		char p2[1024], *text;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s", out, e->d_name);
+		text = slurp(p2);
+		/* "cm9vdDok" is base64 of "root:$": the secret's first bytes. */
+		ck_assert_msg(!strstr(text, "cm9vdDok"), "the secret went out: %s", text);
+		if (strstr(text, "SlBFRw==")) /* JPEG */
+			all = text;
+		else
+			free(text);
+	}
+	closedir(od);
+	ck_assert_msg(all != NULL, "the regular snapshot was not attached");
+	free(all);
+	ck_assert(wait_text(d.log, "snapshot.jpg is a symbolic link; refused", 1000));
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- Zabbix API server and webhook ---------------------------------------------------------- */
 
 static struct {
@@ -826,6 +892,7 @@ int main(void)
 	tcase_add_test(tc, unix_socket_mode_and_foreign_user);
 	tcase_add_test(tc, unix_socket_mode_configured);
 	tcase_add_test(tc, unix_idle_writers_do_not_lock_out);
+	tcase_add_test(tc, zoneminder_snapshot_symlink_refused);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tz, 120);
 	tcase_add_test(tz, zabbix_push_defaults);
