@@ -1298,6 +1298,11 @@ int main(int argc, char **argv)
 	{
 		char errstr[1024] = "";
 
+		/* The state may advance past a message once it is on disk, not only once delivered. */
+		if (transport_set(&c, "transport", "delivery.report_spooled", "true") != 0) {
+			status = EXIT_RUNTIME;
+			goto out;
+		}
 		if (idmefv2_transport_start(c.transport, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 			conn_log(&c, CONNECTOR_LOG_CRITICAL, "%s: %s", c.url, errstr);
 			status = EXIT_RUNTIME;

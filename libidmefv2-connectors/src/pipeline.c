@@ -114,6 +114,8 @@ static void on_delivery(idmefv2_transport *t, void *opaque, idmefv2_delivery_sta
 	(void)t;
 	if (status == IDMEFV2_DELIVERY_SENT) {
 		count(p, &p->counters.sent);
+	} else if (status == IDMEFV2_DELIVERY_SPOOLED) {
+		/* Not an outcome: safe on disk, its SENT or FAILED comes later (the transport counts it spooled). */
 	} else {
 		count(p, &p->counters.failed);
 		plog(p, IDMEFV2_LOG_WARNING, "delivery %s: %s",
