@@ -448,9 +448,13 @@ static drain_result tail_drain(idmefv2_tail *t)
 }
 
 /* Open what the path names now; only a regular file will do (a directory or a FIFO is refused, and retried). */
+static idmefv2_error tail_state_write(idmefv2_tail *t, uint64_t dev, uint64_t ino, uint64_t off, uint64_t line,
+                                      char *errstr, size_t errstr_size);
+
 static bool tail_open(idmefv2_tail *t, bool at_start)
 {
-	char what[128];
+	char what[256];
+	bool saved = false;
 	struct stat st;
 	int fd;
 
@@ -491,6 +495,7 @@ static bool tail_open(idmefv2_tail *t, bool at_start)
 		    (off_t)t->st_off <= st.st_size) {
 			t->pos = (off_t)t->st_off;
 			t->lineno = t->st_line;
+			saved = true;
 		} else {
 			tail_log(t, IDMEFV2_LOG_INFO, "%s: not the file of the saved state, reading from the start",
 			         t->path);
@@ -501,6 +506,15 @@ static bool tail_open(idmefv2_tail *t, bool at_start)
 	}
 	tail_watch_file(t);
 	tail_log(t, IDMEFV2_LOG_INFO, "%s: following from offset %jd", t->path, (intmax_t)t->pos);
+	/*
+	 * A new file's starting point is saved at once (it covers nothing unread):
+	 * a crash before the caller's first checkpoint must resume in this file,
+	 * not skip to its end as a start without state would.
+	 */
+	if (!saved && t->state_path &&
+	    tail_state_write(t, (uint64_t)t->dev, (uint64_t)t->ino, (uint64_t)t->pos, 0, what, sizeof(what)) !=
+	            IDMEFV2_OK)
+		tail_log(t, IDMEFV2_LOG_ERROR, "%s: cannot save the state: %s", t->path, what);
 	return true;
 }
 
