@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -215,6 +216,8 @@ static pid_t start(const char *dir, const char *conf, int nth)
 		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		dup2(fd, 2);
+		/* A failed assertion ends the test process: the daemon must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, "suricata", "-c", conf, "--foreground",
 		      (char *)NULL);
 		_exit(127);
