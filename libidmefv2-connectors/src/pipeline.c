@@ -316,6 +316,44 @@ static void dead_letter_input(idmefv2_pipeline *p, const char *origin, uint64_t 
 	json_object_put(full);
 }
 
+/*
+ * The IDs inside a message (Source(0).ID, Target(0).ID, Attachment(n).ID...)
+ * are derived from the message's ID and their place in it (@p path, as
+ * "/Source/0/ID"), so that an input converted again gives the same message.
+ * Only values that are UUIDs are replaced (an ID of another form comes from
+ * the input itself).
+ */
+static void derive_ids(struct json_object *node, const char *top_id, char *path, size_t plen, size_t cap)
+{
+	if (json_object_is_type(node, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(node); i++) {
+			int n = snprintf(path + plen, cap - plen, "/%zu", i);
+
+			if (n > 0 && (size_t)n < cap - plen)
+				derive_ids(json_object_array_get_idx(node, i), top_id, path, plen + (size_t)n, cap);
+		}
+		return;
+	}
+	if (!json_object_is_type(node, json_type_object))
+		return;
+	json_object_object_foreach(node, key, val) {
+		int n = snprintf(path + plen, cap - plen, "/%s", key);
+
+		if (n <= 0 || (size_t)n >= cap - plen)
+			continue;
+		if (plen > strlen(top_id) && strcmp(key, "ID") == 0 && json_object_is_type(val, json_type_string) &&
+		    idmefv2_uuid_is_valid(json_object_get_string(val))) {
+			char id[IDMEFV2_UUID_STRLEN];
+
+			if (idmefv2_uuid_from_name(IDMEFV2_UUID_NAMESPACE, path, plen + (size_t)n, id, sizeof(id)) ==
+			    IDMEFV2_OK)
+				json_object_object_add(node, key, json_object_new_string(id));
+		} else {
+			derive_ids(val, top_id, path, plen + (size_t)n, cap);
+		}
+	}
+}
+
 /* What the caller says of one input: its line number, its ID, its tracking value. */
 struct push_info {
 	const char *origin;
@@ -352,8 +390,13 @@ static idmefv2_error process(idmefv2_pipeline *p, struct json_object *input, con
 		goto out;
 	}
 	/* An ID derived from the input's identity replaces the template's, before validation checks it. */
-	if (in->id && json_object_is_type(out, json_type_object))
+	if (in->id && json_object_is_type(out, json_type_object)) {
+		char path[512];
+
 		json_object_object_add(out, "ID", json_object_new_string(in->id));
+		snprintf(path, sizeof(path), "%s", in->id);
+		derive_ids(out, in->id, path, strlen(path), sizeof(path));
+	}
 	e = idmefv2_schema_validate(p->schema, out, IDMEFV2_VALIDATE_FIRST_ERROR, &report);
 	if (e == IDMEFV2_ERR_INVALID) {
 		e = IDMEFV2_OK;
