@@ -126,6 +126,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_tail_set_max_line(idmefv2_tail *t, size_t m
  * (the file is replaced atomically through "@p state_path.tmp"). If the file
  * exists at start, reading resumes from it: at the saved offset when the file
  * at the path is the same inode and not shorter, else from the beginning.
+ * Besides the caller's checkpoints, the tailer writes the state itself when it
+ * opens a file without a saved position (at start, on creation, after a
+ * rotation), at the offset where it starts reading: that covers nothing unread,
+ * and a crash before the next checkpoint then resumes in that file.
  * @return IDMEFV2_ERR_STATE once started.
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_tail_set_state_file(idmefv2_tail *t, const char *state_path);
