@@ -74,6 +74,7 @@ struct connector {
 	uint64_t checkpointed; /* input count at the last state save */
 	struct tracker *track; /* inputs pushed and not yet delivered or on disk */
 	char *id_name;         /* scratch buffer for the names of name-based IDs */
+	pthread_t main_thread; /* the one that polls the inputs (the webhook pushes from others) */
 	size_t id_name_cap;
 };
 

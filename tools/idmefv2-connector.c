@@ -504,8 +504,16 @@ idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, con
 {
 	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_CONVERTED;
 	struct push in = { .obj = obj, .origin = origin };
+	char prefix[1100];
 	idmefv2_error err;
+	uint64_t key;
 
+	/* An item of a poller, handed over in the main thread: its identity is its de-duplication key. */
+	if (c->poller && pthread_equal(pthread_self(), c->main_thread) &&
+	    idmefv2_poller_get_item_key(c->poller, &key) == IDMEFV2_OK) {
+		snprintf(prefix, sizeof(prefix), "poll:%s:%016" PRIx64, c->input_path ? c->input_path : "", key);
+		in.id_prefix = prefix;
+	}
 	pthread_mutex_lock(&c->push_lock);
 	err = push_tracked(c, &in, &result);
 	pthread_mutex_unlock(&c->push_lock);
@@ -792,8 +800,14 @@ static int setup_input(struct connector *c, bool check_only)
 	unsigned max_line;
 	bool from_beginning, unix_stream = false;
 
-	if (t->input == CONNECTOR_PROMETHEUS || t->input == CONNECTOR_KISMET || t->input == CONNECTOR_ZABBIX)
-		return pollers_setup(c, check_only);
+	if (t->input == CONNECTOR_PROMETHEUS || t->input == CONNECTOR_KISMET || t->input == CONNECTOR_ZABBIX) {
+		if (pollers_setup(c, check_only) != 0)
+			return -1;
+		/* Keys are saved by checkpoint(), once every alert they hide is delivered or spooled. */
+		if (c->poller)
+			idmefv2_poller_set_autosave(c->poller, false);
+		return 0;
+	}
 	if (t->input == CONNECTOR_SURICATA) {
 		const char *type = cfg_get(c, t->section, "filetype");
 
@@ -1195,6 +1209,7 @@ int main(int argc, char **argv)
 
 	c.level = IDMEFV2_LOG_INFO;
 	c.log_stderr = true;
+	c.main_thread = pthread_self();
 	pthread_mutex_init(&c.log_lock, NULL);
 	pthread_mutex_init(&c.push_lock, NULL);
 	snprintf(c.ident, sizeof(c.ident), CONNECTOR_PROG);
