@@ -7,8 +7,13 @@
  * (at least once) but each must carry the ID of its first delivery, so that a
  * receiver storing by ID keeps one copy.
  *
+ * The same with a poller (Prometheus): its de-duplication keys must not be
+ * saved before the alerts they hide are delivered or spooled, and an alert
+ * fetched again keeps its ID.
+ *
  * The receiver is a libmicrohttpd server in this process: one connection at a
- * time, DELAY_MS per request, storing the first ID seen for each line.
+ * time, DELAY_MS per request, storing the first ID seen for each line. It also
+ * answers GET with the Prometheus alerts of the poller test.
  */
 #include <check.h>
 #include <errno.h>
@@ -53,6 +58,10 @@ static struct {
 	unsigned foreign;       /* messages that are not one of our lines */
 } rx = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static const char *rx_prefix = "crash-test "; /* Description of our messages, then their number */
+static unsigned delay_ms = DELAY_MS;
+static const char *alerts_body = ""; /* the answer to GET */
+
 static void rx_store(struct json_object *msg)
 {
 	struct json_object *id, *desc;
@@ -60,11 +69,11 @@ static void rx_store(struct json_object *msg)
 	long n;
 
 	if (!json_object_object_get_ex(msg, "ID", &id) || !json_object_object_get_ex(msg, "Description", &desc) ||
-	    !(d = json_object_get_string(desc)) || strncmp(d, "crash-test ", 11) != 0) {
+	    !(d = json_object_get_string(desc)) || strncmp(d, rx_prefix, strlen(rx_prefix)) != 0) {
 		rx.foreign++;
 		return;
 	}
-	n = strtol(d + 11, NULL, 10);
+	n = strtol(d + strlen(rx_prefix), NULL, 10);
 	if (n < 0 || n >= LINES) {
 		rx.foreign++;
 		return;
@@ -117,8 +126,14 @@ static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const c
 
 	(void)cls;
 	(void)url;
-	(void)method;
 	(void)version;
+	if (strcmp(method, "GET") == 0) {
+		resp = MHD_create_response_from_buffer(strlen(alerts_body), (void *)alerts_body, MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		*con_cls = r;
@@ -135,7 +150,7 @@ static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const c
 		*size = 0;
 		return MHD_YES;
 	}
-	sleep_ms(DELAY_MS); /* the slow receiver */
+	sleep_ms(delay_ms); /* the slow receiver */
 	rx_body(r->buf ? r->buf : "", r->len);
 	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
@@ -203,7 +218,7 @@ static int count_text(const char *path, const char *text)
 }
 
 /* Start the connector and wait for its @p nth "connector started" line. */
-static pid_t start(const char *dir, const char *conf, int nth)
+static pid_t start(const char *tool, const char *dir, const char *conf, int nth)
 {
 	char log[512], err[512];
 	pid_t pid;
@@ -218,8 +233,7 @@ static pid_t start(const char *dir, const char *conf, int nth)
 		dup2(fd, 2);
 		/* A failed assertion ends the test process: the daemon must not outlive it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, "suricata", "-c", conf, "--foreground",
-		      (char *)NULL);
+		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 400 && count_text(log, "connector started") < nth; i++)
@@ -271,7 +285,7 @@ START_TEST(test_sigkill_while_tailing)
 	eve_path = eve;
 
 	/* The file does not exist yet: it is read from its start once created. */
-	pid = start(dir, conf, starts);
+	pid = start("suricata", dir, conf, starts);
 	ck_assert_int_eq(pthread_create(&wt, NULL, writer, NULL), 0);
 	for (int k = 0; k < KILLS; k++) {
 		/* Kill at uneven points, some before the first periodic save of the new process. */
@@ -281,7 +295,7 @@ START_TEST(test_sigkill_while_tailing)
 		ck_assert(WIFSIGNALED(st));
 		fprintf(stderr, "kill %d: %d lines written, %u delivered\n", k + 1, atomic_load(&written),
 		        delivered_lines());
-		pid = start(dir, conf, ++starts);
+		pid = start("suricata", dir, conf, ++starts);
 	}
 	pthread_join(wt, NULL);
 	/* Everything should arrive now: the last instance runs to the end. */
@@ -311,6 +325,105 @@ START_TEST(test_sigkill_while_tailing)
 }
 END_TEST
 
+static struct MHD_Daemon *rx_start(unsigned *ret_port)
+{
+	struct sockaddr_in loopback = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct MHD_Daemon *mhd;
+
+	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, rx_handle, NULL,
+	                       MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
+	                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&loopback, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(mhd);
+	*ret_port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+	return mhd;
+}
+
+#define ALERTS 120
+
+/* The Prometheus API answer: ALERTS firing alerts named "crash-poll N". */
+static char *prometheus_alerts(void)
+{
+	size_t cap = 200 * ALERTS + 100, len = 0;
+	char *body = malloc(cap);
+
+	ck_assert_ptr_nonnull(body);
+	len += (size_t)snprintf(body + len, cap - len, "{\"status\":\"success\",\"data\":{\"alerts\":[");
+	for (int i = 0; i < ALERTS; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+		                        "%s{\"state\":\"firing\",\"activeAt\":\"2026-01-01T10:00:00Z\",\"labels\":"
+		                        "{\"alertname\":\"crash-poll %d\",\"severity\":\"warning\","
+		                        "\"instance\":\"web-1:9100\"}}",
+		                        i ? "," : "", i);
+	snprintf(body + len, cap - len, "]}}");
+	return body;
+}
+
+START_TEST(test_sigkill_while_polling)
+{
+	char dir[] = "/tmp/test-connector-crash-XXXXXX", conf[600], text[2048];
+	unsigned port, lost = 0, dups = 0, delivered;
+	struct MHD_Daemon *mhd;
+	char *alerts = prometheus_alerts();
+	pid_t pid;
+	FILE *f;
+	int st, starts = 1;
+
+	rx_prefix = "crash-poll ";
+	delay_ms = 20; /* 50 alerts/s: several seconds for the lot */
+	alerts_body = alerts;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	mhd = rx_start(&port);
+	snprintf(conf, sizeof(conf), "%s/prometheus.conf", dir);
+	snprintf(text, sizeof(text),
+	         "[logging]\nlevel = INFO\nfile = %s/daemon.log\n\n"
+	         "[idmefv2]\nurl = http://127.0.0.1:%u/ingest\n\n"
+	         "[prometheus]\nurl = http://127.0.0.1:%u/\npoll_interval = 1\ntimeout = 2\ndisable_seeding = true\n\n"
+	         "[state]\ndir = %s/state\n",
+	         dir, port, port, dir);
+	f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+
+	pid = start("prometheus", dir, conf, starts);
+	for (int k = 0; k < 3; k++) {
+		unsigned before = delivered_lines();
+
+		/* Kill once a few more alerts have arrived, the rest still queued in the connector. */
+		for (int i = 0; i < 400 && delivered_lines() < before + 15; i++)
+			sleep_ms(10);
+		sleep_ms(k == 1 ? 1200 : 100); /* once after a periodic save */
+		ck_assert_int_eq(kill(pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		fprintf(stderr, "poller kill %d: %u of %d alerts delivered\n", k + 1, delivered_lines(), ALERTS);
+		pid = start("prometheus", dir, conf, ++starts);
+	}
+	for (int i = 0; i < 600 && delivered_lines() < ALERTS; i++)
+		sleep_ms(50);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	MHD_stop_daemon(mhd);
+
+	delivered = delivered_lines();
+	for (int i = 0; i < ALERTS; i++) {
+		if (rx.count[i] == 0)
+			lost++;
+		else
+			dups += rx.count[i] - 1;
+	}
+	fprintf(stderr, "alerts %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", ALERTS,
+	        delivered, lost, dups, rx.id_mismatches);
+	ck_assert_uint_eq(rx.foreign, 0);
+	ck_assert_msg(lost == 0, "%u of %d alerts lost", lost, ALERTS);
+	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
+	              rx.id_mismatches);
+	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(text), 0);
+	free(alerts);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("connector-crash");
@@ -320,6 +433,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_sigkill_while_tailing);
+	tcase_add_test(tc, test_sigkill_while_polling);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
