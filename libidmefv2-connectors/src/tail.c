@@ -447,10 +447,10 @@ static drain_result tail_drain(idmefv2_tail *t)
 	}
 }
 
-/* Open what the path names now; only a regular file will do (a directory or a FIFO is refused, and retried). */
 static idmefv2_error tail_state_write(idmefv2_tail *t, uint64_t dev, uint64_t ino, uint64_t off, uint64_t line,
                                       char *errstr, size_t errstr_size);
 
+/* Open what the path names now; only a regular file will do (a directory or a FIFO is refused, and retried). */
 static bool tail_open(idmefv2_tail *t, bool at_start)
 {
 	char what[256];
