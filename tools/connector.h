@@ -35,6 +35,7 @@ struct cfg_entry {
 struct unix_input;
 struct zabbix;
 struct kismet_dedup;
+struct tracker;
 
 struct connector {
 	const struct connector_tool *tool;
@@ -72,6 +73,10 @@ struct connector {
 	struct zabbix *zabbix;
 	struct kismet_dedup *kismet;
 	uint64_t checkpointed; /* input count at the last state save */
+	struct tracker *track; /* inputs pushed and not yet delivered or on disk */
+	char *id_name;         /* scratch buffer for the names of name-based IDs */
+	pthread_t main_thread; /* the one that polls the inputs (the webhook pushes from others) */
+	size_t id_name_cap;
 };
 
 void conn_log(struct connector *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -87,7 +92,11 @@ int cfg_bool(struct connector *c, const char *section, const char *key, bool def
 int cfg_uint(struct connector *c, const char *section, const char *key, unsigned def, unsigned min,
              unsigned max, unsigned *out);
 
-/* Push one line / one object into the pipeline (thread-safe). */
+/*
+ * Push one line / one object into the pipeline (thread-safe). Each push is
+ * tracked until its message is delivered or on disk: the input state is saved
+ * only once what precedes it is (see checkpoint() in idmefv2-connector.c).
+ */
 void conn_push_line(struct connector *c, const char *line, size_t len, const char *origin);
 idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, const char *origin);
 

@@ -6,6 +6,12 @@
  * Nothing read is lost across a stop: on SIGTERM or SIGINT the inputs stop,
  * the transport flushes (and spools what it could not deliver, the spool being
  * on by default), and only then are the tail offsets and poller keys saved.
+ *
+ * Nor across a crash: every input pushed is tracked (its sequence number is
+ * the message's opaque) until the transport reports it delivered, spooled
+ * (delivery.report_spooled) or given up, and the state saved while running
+ * only covers the longest prefix of inputs that are all resolved. A line read
+ * again after a crash converts to a message with the same ID (docs/ids.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +34,7 @@
 
 #include <idmefv2/message.h>
 #include <idmefv2/schema.h>
+#include <idmefv2/util.h>
 
 #include "connector.h"
 
@@ -365,12 +372,194 @@ static void cfg_warn_unused(struct connector *c)
 			         c->conf_path, c->cfg[i].section, c->cfg[i].key, c->tool->name);
 }
 
+/* ---- delivery tracking ------------------------------------------------------------------ */
+
+struct track_entry {
+	idmefv2_tail_position pos; /* the line's, for the tail input; zero for the others */
+	bool done;                 /* delivered, on disk, or resolved for good */
+};
+
+/*
+ * Inputs pushed in order, each with a sequence number, in a ring that grows
+ * as needed (it holds at most what the transport's queue holds, plus what
+ * waits for a delivery report).
+ */
+struct tracker {
+	pthread_mutex_t lock; /* the delivery callback runs on a transport thread */
+	struct track_entry *ring;
+	size_t mask;   /* ring size - 1, a power of two */
+	uint64_t head; /* the oldest unresolved input */
+	uint64_t next; /* the next one; the first is 1, so that an opaque is never NULL */
+};
+
+static struct tracker *tracker_new(void)
+{
+	struct tracker *tr = calloc(1, sizeof(*tr));
+
+	if (!tr)
+		return NULL;
+	tr->ring = calloc(1024, sizeof(*tr->ring));
+	if (!tr->ring) {
+		free(tr);
+		return NULL;
+	}
+	tr->mask = 1023;
+	tr->head = tr->next = 1;
+	pthread_mutex_init(&tr->lock, NULL);
+	return tr;
+}
+
+static void tracker_free(struct tracker *tr)
+{
+	if (!tr)
+		return;
+	pthread_mutex_destroy(&tr->lock);
+	free(tr->ring);
+	free(tr);
+}
+
+static bool tracker_grow(struct tracker *tr)
+{
+	size_t size = (tr->mask + 1) * 2;
+	struct track_entry *ring = calloc(size, sizeof(*ring));
+
+	if (!ring)
+		return false;
+	for (uint64_t seq = tr->head; seq < tr->next; seq++)
+		ring[seq & (size - 1)] = tr->ring[seq & tr->mask];
+	free(tr->ring);
+	tr->ring = ring;
+	tr->mask = size - 1;
+	return true;
+}
+
+/* A new unresolved input at @p pos (NULL: no position); its sequence number, 0 when out of memory. */
+static uint64_t tracker_add(struct tracker *tr, const idmefv2_tail_position *pos)
+{
+	uint64_t seq = 0;
+
+	pthread_mutex_lock(&tr->lock);
+	if (tr->next - tr->head <= tr->mask || tracker_grow(tr)) {
+		seq = tr->next++;
+		tr->ring[seq & tr->mask] = (struct track_entry){ .pos = pos ? *pos : (idmefv2_tail_position){ 0 } };
+	}
+	pthread_mutex_unlock(&tr->lock);
+	return seq;
+}
+
+/* Input @p seq is resolved; a later report for it (SENT after SPOOLED) changes nothing. */
+static void tracker_resolve(struct tracker *tr, uint64_t seq)
+{
+	pthread_mutex_lock(&tr->lock);
+	if (seq >= tr->head && seq < tr->next)
+		tr->ring[seq & tr->mask].done = true;
+	pthread_mutex_unlock(&tr->lock);
+}
+
+/*
+ * Drop the resolved inputs at the head. Returns true when some were dropped;
+ * *ret_pos is then the position of the last of them (zero when it had none).
+ * *ret_idle tells whether every input pushed so far is resolved.
+ */
+static bool tracker_advance(struct tracker *tr, idmefv2_tail_position *ret_pos, bool *ret_idle)
+{
+	bool moved = false;
+
+	pthread_mutex_lock(&tr->lock);
+	while (tr->head < tr->next && tr->ring[tr->head & tr->mask].done) {
+		*ret_pos = tr->ring[tr->head & tr->mask].pos;
+		tr->head++;
+		moved = true;
+	}
+	*ret_idle = tr->head == tr->next;
+	pthread_mutex_unlock(&tr->lock);
+	return moved;
+}
+
+static void on_delivered(idmefv2_pipeline *p, void *opaque, idmefv2_delivery_status status, void *user_data)
+{
+	struct connector *c = user_data;
+
+	(void)p;
+	(void)status; /* any outcome resolves: sent, spooled, dead-lettered or given up for good */
+	tracker_resolve(c->track, (uint64_t)(uintptr_t)opaque);
+}
+
 /* ---- pipeline --------------------------------------------------------------------------- */
+
+/*
+ * The ID of an input whose identity is @p prefix (where it was read) and
+ * @p data (what was read): the name-based UUID of the two, concatenated
+ * (docs/ids.md). Call with push_lock held (the name is built in a shared buffer).
+ */
+static bool input_id(struct connector *c, const char *prefix, const char *data, size_t len,
+                     char id[IDMEFV2_UUID_STRLEN])
+{
+	size_t plen = strlen(prefix);
+
+	if (plen + len > c->id_name_cap) {
+		char *buf = realloc(c->id_name, plen + len);
+
+		if (!buf)
+			return false;
+		c->id_name = buf;
+		c->id_name_cap = plen + len;
+	}
+	memcpy(c->id_name, prefix, plen);
+	if (len)
+		memcpy(c->id_name + plen, data, len);
+	return idmefv2_uuid_from_name(IDMEFV2_UUID_NAMESPACE, c->id_name, plen + len, id, IDMEFV2_UUID_STRLEN) ==
+	       IDMEFV2_OK;
+}
+
+/* What the connector pushes: a line or an object, where it comes from, and its identity if it has one. */
+struct push {
+	const char *line;
+	size_t len;
+	struct json_object *obj;
+	const char *origin;
+	uint64_t lineno;
+	const idmefv2_tail_position *pos;
+	const char *id_prefix; /* NULL: the template's ID */
+};
+
+/* Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when nothing was pushed. */
+static idmefv2_error push_tracked(struct connector *c, const struct push *in, idmefv2_pipeline_result *ret_result)
+{
+	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_INVALID;
+	char id[IDMEFV2_UUID_STRLEN];
+	const char *idp = NULL;
+	idmefv2_error err;
+	uint64_t seq;
+
+	if (in->id_prefix) {
+		if (!input_id(c, in->id_prefix, in->line, in->len, id))
+			return IDMEFV2_ERR_NOMEM;
+		idp = id;
+	}
+	seq = tracker_add(c->track, in->pos);
+	if (!seq)
+		return IDMEFV2_ERR_NOMEM;
+	if (in->obj)
+		err = idmefv2_pipeline_push_object_tracked(c->pipeline, in->obj, in->origin, in->lineno, idp,
+		                                           (void *)(uintptr_t)seq, &result);
+	else
+		err = idmefv2_pipeline_push_line_tracked(c->pipeline, in->line, in->len, in->origin, in->lineno, idp,
+		                                         (void *)(uintptr_t)seq, &result);
+	/* Filtered, malformed and invalid inputs (dead-lettered if configured) have no delivery to wait for. */
+	if (err != IDMEFV2_OK || result != IDMEFV2_PIPELINE_CONVERTED)
+		tracker_resolve(c->track, seq);
+	if (ret_result)
+		*ret_result = result;
+	return err;
+}
 
 void conn_push_line(struct connector *c, const char *line, size_t len, const char *origin)
 {
+	struct push in = { .line = line, .len = len, .origin = origin };
+
 	pthread_mutex_lock(&c->push_lock);
-	if (idmefv2_pipeline_push_line(c->pipeline, line, len, origin, 0, NULL) != IDMEFV2_OK)
+	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; line dropped", origin);
 	pthread_mutex_unlock(&c->push_lock);
 }
@@ -378,31 +567,58 @@ void conn_push_line(struct connector *c, const char *line, size_t len, const cha
 idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, const char *origin)
 {
 	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_CONVERTED;
+	struct push in = { .obj = obj, .origin = origin };
+	char prefix[1100];
 	idmefv2_error err;
+	uint64_t key;
 
+	/* An item of a poller, handed over in the main thread: its identity is its de-duplication key. */
+	if (c->poller && pthread_equal(pthread_self(), c->main_thread) &&
+	    idmefv2_poller_get_item_key(c->poller, &key) == IDMEFV2_OK) {
+		snprintf(prefix, sizeof(prefix), "poll:%s:%016" PRIx64, c->input_path ? c->input_path : "", key);
+		in.id_prefix = prefix;
+	}
 	pthread_mutex_lock(&c->push_lock);
-	err = idmefv2_pipeline_push_object(c->pipeline, obj, origin, 0, &result);
+	err = push_tracked(c, &in, &result);
 	pthread_mutex_unlock(&c->push_lock);
 	if (err)
 		return err;
 	return result == IDMEFV2_PIPELINE_INVALID ? IDMEFV2_ERR_INVALID : IDMEFV2_OK;
 }
 
+/* A line of the tailed file: numbered and identified by where it is in which file. */
 static idmefv2_error tail_line(const char *line, size_t len, void *user_data)
 {
 	struct connector *c = user_data;
+	idmefv2_tail_position pos;
+	char prefix[96];
+	struct push in = { .line = line, .len = len, .origin = c->input_path, .pos = &pos, .id_prefix = prefix };
+	idmefv2_error err;
 
-	conn_push_line(c, line, len, c->input_path);
-	return IDMEFV2_OK;
+	if (idmefv2_tail_get_position(c->tail, &pos) != IDMEFV2_OK)
+		return IDMEFV2_ERR_STATE;
+	in.lineno = pos.line;
+	snprintf(prefix, sizeof(prefix), "tail:%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":", pos.dev, pos.ino, pos.offset);
+	pthread_mutex_lock(&c->push_lock);
+	err = push_tracked(c, &in, NULL);
+	pthread_mutex_unlock(&c->push_lock);
+	/* Refused: the tailer offers the same line again at its next poll. */
+	return err == IDMEFV2_OK ? IDMEFV2_OK : IDMEFV2_ERR_NOMEM;
 }
 
-/* clamd writes one metadata.json per scan, pretty-printed: the whole file is one input. */
+/*
+ * clamd writes one metadata.json per scan, pretty-printed: the whole file is
+ * one input, identified by its path, size and modification time (a file
+ * reported twice, by a scan and by its close, gives one ID).
+ */
 static idmefv2_error dirwatch_file(const char *path, void *user_data)
 {
 	struct connector *c = user_data;
-	char *text = NULL;
+	char *text = NULL, *prefix = NULL;
 	size_t len = 0;
 	FILE *f = fopen(path, "re"), *mem;
+	struct push in = { .origin = path };
+	struct stat st;
 	char buf[8192];
 	size_t n;
 
@@ -411,6 +627,10 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 		conn_log(c, IDMEFV2_LOG_WARNING, "%s: %s; skipped", path, strerror(errno));
 		return IDMEFV2_OK;
 	}
+	if (fstat(fileno(f), &st) == 0 &&
+	    asprintf(&prefix, "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	             st.st_mtim.tv_nsec) < 0)
+		prefix = NULL;
 	mem = open_memstream(&text, &len);
 	if (!mem) {
 		fclose(f);
@@ -423,7 +643,14 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 		free(text);
 		return IDMEFV2_ERR_NOMEM;
 	}
-	conn_push_line(c, text, len, path);
+	in.line = text;
+	in.len = len;
+	in.id_prefix = prefix;
+	pthread_mutex_lock(&c->push_lock);
+	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; file dropped", path);
+	pthread_mutex_unlock(&c->push_lock);
+	free(prefix);
 	free(text);
 	return IDMEFV2_OK;
 }
@@ -488,6 +715,10 @@ static int setup_pipeline(struct connector *c)
 	}
 	idmefv2_pipeline_set_log_cb(c->pipeline, conn_log_cb, c);
 	idmefv2_mapping_set_log_cb(c->mapping, conn_log_cb, c);
+	c->track = tracker_new();
+	if (!c->track)
+		goto nomem;
+	idmefv2_pipeline_set_delivery_cb(c->pipeline, on_delivered, c);
 	if (dead && *dead &&
 	    idmefv2_pipeline_set_dead_letter(c->pipeline, dead, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [idmefv2] dead_letter: %s", c->conf_path, errstr);
@@ -718,8 +949,14 @@ static int setup_input(struct connector *c, bool check_only)
 	unsigned max_line;
 	bool from_beginning, unix_stream = false;
 
-	if (t->input == CONNECTOR_PROMETHEUS || t->input == CONNECTOR_KISMET || t->input == CONNECTOR_ZABBIX)
-		return pollers_setup(c, check_only);
+	if (t->input == CONNECTOR_PROMETHEUS || t->input == CONNECTOR_KISMET || t->input == CONNECTOR_ZABBIX) {
+		if (pollers_setup(c, check_only) != 0)
+			return -1;
+		/* Keys are saved by checkpoint(), once every alert they hide is delivered or spooled. */
+		if (c->poller)
+			idmefv2_poller_set_autosave(c->poller, false);
+		return 0;
+	}
 	if (t->input == CONNECTOR_SURICATA) {
 		const char *type = cfg_get(c, t->section, "filetype");
 
@@ -840,15 +1077,42 @@ static void log_counters(struct connector *c, const char *when)
 	pollers_log_counters(c);
 }
 
-/* Save the input state; call only when what was read is delivered or spooled. */
+/*
+ * Save the input state, covering only inputs whose messages are delivered, on
+ * disk or resolved for good:
+ *  - tail: when every line pushed is resolved, the read position (which also
+ *    covers empty and skipped lines); else just after the last line of the
+ *    resolved prefix;
+ *  - pollers: their keys, only when every input pushed is resolved (a key
+ *    saved for an alert still in memory would hide it after a crash).
+ * Nothing is written when nothing changed since the last save.
+ */
 static void checkpoint(struct connector *c)
 {
+	idmefv2_tail_position pos = { 0 };
 	char errstr[512] = "";
+	bool idle, moved = tracker_advance(c->track, &pos, &idle);
+	uint64_t pushed;
 
-	if (c->tail && idmefv2_tail_checkpoint(c->tail, errstr, sizeof(errstr)) != IDMEFV2_OK)
-		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the tail state: %s", errstr);
-	if (c->poller && idmefv2_poller_checkpoint(c->poller, errstr, sizeof(errstr)) != IDMEFV2_OK)
+	pthread_mutex_lock(&c->track->lock);
+	pushed = c->track->next;
+	pthread_mutex_unlock(&c->track->lock);
+	if (idle && pushed == c->checkpointed)
+		return;
+	if (c->tail) {
+		idmefv2_error err = IDMEFV2_OK;
+
+		if (idle)
+			err = idmefv2_tail_checkpoint(c->tail, errstr, sizeof(errstr));
+		else if (moved && pos.end)
+			err = idmefv2_tail_checkpoint_at(c->tail, &pos, errstr, sizeof(errstr));
+		if (err != IDMEFV2_OK)
+			conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the tail state: %s", errstr);
+	}
+	if (c->poller && idle && idmefv2_poller_checkpoint(c->poller, errstr, sizeof(errstr)) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the poller state: %s", errstr);
+	if (idle)
+		c->checkpointed = pushed;
 }
 
 static int64_t now_ms(void)
@@ -859,8 +1123,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The period of state saves while running: the transport has had a chance to deliver what was read. */
-#define CHECKPOINT_MS 5000
+/* The period of state saves while running (each save covers only what is delivered or on disk). */
+#define CHECKPOINT_MS 1000
 
 static int run(struct connector *c, int sfd)
 {
@@ -908,8 +1172,9 @@ static int run(struct connector *c, int sfd)
 				break;
 			}
 		}
-		if (c->tail && idmefv2_tail_poll(c->tail, 0, NULL) != IDMEFV2_OK)
-			conn_log(c, IDMEFV2_LOG_ERROR, "%s: read error", c->input_path);
+		/* A read error is logged by the tailer, once, and retried there. */
+		if (c->tail)
+			idmefv2_tail_poll(c->tail, 0, NULL);
 		if (c->dirwatch)
 			idmefv2_dirwatch_poll(c->dirwatch, 0, NULL);
 		if (c->unix_in)
@@ -918,13 +1183,7 @@ static int run(struct connector *c, int sfd)
 			pollers_poll(c);
 		now = now_ms();
 		if (now >= next_checkpoint) {
-			idmefv2_pipeline_counters pc;
-
-			idmefv2_pipeline_get_counters(c->pipeline, &pc);
-			if (pc.read != c->checkpointed) {
-				checkpoint(c);
-				c->checkpointed = pc.read;
-			}
+			checkpoint(c);
 			next_checkpoint = now + CHECKPOINT_MS;
 		}
 		if (next_stats >= 0 && now >= next_stats) {
@@ -1050,6 +1309,8 @@ static void connector_free(struct connector *c)
 	idmefv2_tail_free(c->tail);
 	idmefv2_dirwatch_free(c->dirwatch);
 	idmefv2_transport_free(c->transport);
+	tracker_free(c->track);
+	free(c->id_name);
 	idmefv2_pipeline_free(c->pipeline);
 	idmefv2_mapping_free(c->mapping);
 	for (size_t i = 0; i < c->cfg_count; i++) {
@@ -1097,6 +1358,7 @@ int main(int argc, char **argv)
 
 	c.level = IDMEFV2_LOG_INFO;
 	c.log_stderr = true;
+	c.main_thread = pthread_self();
 	pthread_mutex_init(&c.log_lock, NULL);
 	pthread_mutex_init(&c.push_lock, NULL);
 	snprintf(c.ident, sizeof(c.ident), CONNECTOR_PROG);
@@ -1200,6 +1462,11 @@ int main(int argc, char **argv)
 	{
 		char errstr[1024] = "";
 
+		/* The state may advance past a message once it is on disk, not only once delivered. */
+		if (transport_set(&c, "transport", "delivery.report_spooled", "true") != 0) {
+			status = EXIT_RUNTIME;
+			goto out;
+		}
 		if (idmefv2_transport_start(c.transport, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 			conn_log(&c, CONNECTOR_LOG_CRITICAL, "%s: %s", c.url, errstr);
 			status = EXIT_RUNTIME;

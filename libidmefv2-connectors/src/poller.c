@@ -37,6 +37,9 @@ struct idmefv2_poller {
 	int64_t rpc_id;
 	bool verify;
 	bool seed;
+	bool no_autosave;   /* the caller saves the state when what was handed over is delivered */
+	bool in_item;       /* inside the item callback: cur_key is the item's key */
+	uint64_t cur_key;
 	unsigned interval_ms;
 	unsigned timeout_ms;
 
@@ -726,6 +729,22 @@ static bool fsync_dir_of(const char *path)
 	return ok;
 }
 
+IDMEFV2_EXPORT void idmefv2_poller_set_autosave(idmefv2_poller *p, bool yes)
+{
+	if (p)
+		p->no_autosave = !yes;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_poller_get_item_key(const idmefv2_poller *p, uint64_t *ret_key)
+{
+	if (!p || !ret_key)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (!p->in_item)
+		return IDMEFV2_ERR_STATE;
+	*ret_key = p->cur_key;
+	return IDMEFV2_OK;
+}
+
 IDMEFV2_EXPORT idmefv2_error idmefv2_poller_checkpoint(idmefv2_poller *p, char *errstr, size_t errstr_size)
 {
 	char *tmp = NULL;
@@ -831,7 +850,10 @@ static size_t poller_items(idmefv2_poller *p, json_object *items, bool *ret_chan
 			*ret_changed = true;
 			continue;
 		}
+		p->cur_key = h;
+		p->in_item = true;
 		rc = p->item_cb(item, p->item_ud);
+		p->in_item = false;
 		if (rc != IDMEFV2_OK) {
 			p->counters.refused++;
 			poller_log(p, IDMEFV2_LOG_WARNING, "poller %s: item refused (%s), retried on the next fetch",
@@ -913,7 +935,8 @@ static size_t poller_fetch(idmefv2_poller *p)
 		           json_object_array_length(items));
 		p->seeding_pending = false;
 	}
-	if (changed && p->state_path && idmefv2_poller_checkpoint(p, errstr, sizeof(errstr)) != IDMEFV2_OK) {
+	if (changed && p->state_path && !p->no_autosave &&
+	    idmefv2_poller_checkpoint(p, errstr, sizeof(errstr)) != IDMEFV2_OK) {
 		p->counters.state_errors++;
 		poller_log(p, IDMEFV2_LOG_ERROR, "poller: saving state: %s", errstr);
 	}

@@ -15,11 +15,15 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "idmefv2-common.h"
 
-#define STATE_MAGIC "idmefv2-tail-state 1"
+#define STATE_MAGIC "idmefv2-tail-state"
+/* Retries of a file that cannot be opened or read: from the first delay, doubling, up to the last. */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 1000
 
 /* Outcome of draining: everything read, or the line callback refused a line. */
 typedef enum { DRAIN_DONE, DRAIN_STOPPED, DRAIN_ERROR } drain_result;
@@ -46,6 +50,7 @@ struct idmefv2_tail {
 	dev_t dev;
 	ino_t ino;
 	off_t pos;        /* file offset of buf[len] */
+	uint64_t lineno;  /* lines (newlines) consumed before buf[0], skipped and empty ones included */
 	bool skipping;    /* inside a line longer than max_line */
 	off_t skip_start; /* offset where that line began */
 	char *buf;        /* cap + 1 bytes, room for a terminating NUL */
@@ -57,7 +62,15 @@ struct idmefv2_tail {
 	uint64_t st_dev;
 	uint64_t st_ino;
 	uint64_t st_off;
+	uint64_t st_line;
 
+	/* A file that cannot be opened or read: said once per cause, retried with a growing delay. */
+	char error[256];   /* the cause last logged, "" when the file was fine */
+	int64_t retry_at;  /* monotonic ms before which no new open is tried */
+	int retry_ms;
+	idmefv2_tail_position cur; /* the line being handed to the callback */
+
+	bool resume;      /* reopening after a read error: same file, same position */
 	size_t delivered; /* lines delivered during the current poll */
 	idmefv2_tail_counters counters;
 };
@@ -207,8 +220,9 @@ static idmefv2_error tail_state_load(idmefv2_tail *t, char *errstr, size_t errst
 	char text[256];
 	ssize_t n;
 	int fd;
-	unsigned long long dev, ino, off;
+	unsigned long long dev, ino, off, line = 0;
 	char tail_char;
+	int fields;
 
 	if (!t->state_path)
 		return IDMEFV2_OK;
@@ -226,8 +240,13 @@ static idmefv2_error tail_state_load(idmefv2_tail *t, char *errstr, size_t errst
 		return IDMEFV2_ERR_IO;
 	}
 	text[n] = '\0';
-	if (sscanf(text, STATE_MAGIC " %llu %llu %llu%c", &dev, &ino, &off, &tail_char) != 4 ||
-	    tail_char != '\n' || off > (unsigned long long)INT64_MAX) {
+	/* Version 1 had no line number. */
+	if (strncmp(text, STATE_MAGIC " 1 ", strlen(STATE_MAGIC) + 3) == 0) {
+		fields = sscanf(text, STATE_MAGIC " 1 %llu %llu %llu%c", &dev, &ino, &off, &tail_char) == 4;
+	} else {
+		fields = sscanf(text, STATE_MAGIC " 2 %llu %llu %llu %llu%c", &dev, &ino, &off, &line, &tail_char) == 5;
+	}
+	if (!fields || tail_char != '\n' || off > (unsigned long long)INT64_MAX) {
 		idmefv2__set_error(errstr, errstr_size, "%s: malformed tail state", t->state_path);
 		return IDMEFV2_ERR_PARSE;
 	}
@@ -235,7 +254,43 @@ static idmefv2_error tail_state_load(idmefv2_tail *t, char *errstr, size_t errst
 	t->st_dev = dev;
 	t->st_ino = ino;
 	t->st_off = off;
+	t->st_line = line;
 	return IDMEFV2_OK;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The file cannot be opened or read: say so once per cause (not at every
+ * retry, which would fill the disk with one line repeated), and wait before
+ * the next attempt, longer each time up to RETRY_MAX_MS.
+ */
+static void tail_trouble(idmefv2_tail *t, const char *what)
+{
+	if (strcmp(t->error, what) != 0) {
+		tail_log(t, IDMEFV2_LOG_ERROR, "%s: %s; retrying until it can be read", t->path, what);
+		snprintf(t->error, sizeof(t->error), "%s", what);
+	}
+	t->retry_ms = t->retry_ms ? (t->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : t->retry_ms * 2) :
+	                            RETRY_FIRST_MS;
+	t->retry_at = mono_ms() + t->retry_ms;
+}
+
+/* A read succeeded: the trouble, if any, is over. */
+static void tail_fine(idmefv2_tail *t)
+{
+	if (t->error[0]) {
+		tail_log(t, IDMEFV2_LOG_INFO, "%s: readable again", t->path);
+		t->error[0] = '\0';
+	}
+	t->retry_ms = 0;
+	t->retry_at = 0;
 }
 
 /* Watches are re-tried on every poll so that a directory created late still gets watched. */
@@ -268,18 +323,34 @@ static off_t tail_done_offset(const idmefv2_tail *t)
 	return t->skipping ? t->skip_start : t->pos - (off_t)t->len;
 }
 
-static drain_result tail_deliver(idmefv2_tail *t, char *line, size_t len)
+/*
+ * Hand over buf[start, start + len), a line ending at a newline (@p newline)
+ * or at the end of a rotated-away file. Every line counts in the numbering,
+ * including the empty ones, which are not handed over.
+ */
+static drain_result tail_deliver(idmefv2_tail *t, size_t start, size_t len, bool newline)
 {
+	char *line = t->buf + start;
 	idmefv2_error r;
 
+	t->cur = (idmefv2_tail_position){
+		.dev = (uint64_t)t->dev,
+		.ino = (uint64_t)t->ino,
+		.offset = (uint64_t)(t->pos - (off_t)t->len) + start,
+		.end = (uint64_t)(t->pos - (off_t)t->len) + start + len + (newline ? 1 : 0),
+		.line = t->lineno + 1,
+	};
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len == 0)
+	if (len == 0) {
+		t->lineno++;
 		return DRAIN_DONE;
+	}
 	line[len] = '\0';
 	r = t->line_cb(line, len, t->line_ud);
 	if (r != IDMEFV2_OK)
 		return DRAIN_STOPPED;
+	t->lineno++;
 	t->counters.lines++;
 	t->delivered++;
 	return DRAIN_DONE;
@@ -300,12 +371,13 @@ static drain_result tail_process(idmefv2_tail *t)
 		}
 		start = (size_t)(nl - t->buf) + 1;
 		t->skipping = false;
+		t->lineno++; /* the skipped line has a number too */
 	}
 	while (start < t->len && (nl = memchr(t->buf + start, '\n', t->len - start))) {
 		size_t end = (size_t)(nl - t->buf);
 		char saved_r = end > start ? t->buf[end - 1] : 0;
 
-		res = tail_deliver(t, t->buf + start, end - start);
+		res = tail_deliver(t, start, end - start, true);
 		if (res != DRAIN_DONE) {
 			/* Put the bytes back: the refused line is offered again later. */
 			t->buf[end] = '\n';
@@ -332,6 +404,7 @@ static drain_result tail_drain(idmefv2_tail *t)
 		         t->path, (intmax_t)st.st_size, (intmax_t)t->pos);
 		t->counters.truncations++;
 		t->pos = 0;
+		t->lineno = 0;
 		t->len = 0;
 		t->skipping = false;
 	}
@@ -350,11 +423,19 @@ static drain_result tail_drain(idmefv2_tail *t)
 		}
 		n = pread(t->fd, t->buf + t->len, t->cap - t->len, t->pos);
 		if (n < 0) {
+			char what[128];
+
 			if (errno == EINTR)
 				continue;
-			tail_log(t, IDMEFV2_LOG_ERROR, "%s: read: %s", t->path, strerror(errno));
+			/* Reopen by name later: the path may name a readable file again by then. */
+			snprintf(what, sizeof(what), "read: %s", strerror(errno));
+			tail_trouble(t, what);
+			close(t->fd);
+			t->fd = -1;
+			t->resume = true;
 			return DRAIN_ERROR;
 		}
+		tail_fine(t);
 		if (n == 0)
 			return DRAIN_DONE;
 		t->pos += n;
@@ -366,37 +447,74 @@ static drain_result tail_drain(idmefv2_tail *t)
 	}
 }
 
+static idmefv2_error tail_state_write(idmefv2_tail *t, uint64_t dev, uint64_t ino, uint64_t off, uint64_t line,
+                                      char *errstr, size_t errstr_size);
+
+/* Open what the path names now; only a regular file will do (a directory or a FIFO is refused, and retried). */
 static bool tail_open(idmefv2_tail *t, bool at_start)
 {
+	char what[256];
+	bool saved = false;
 	struct stat st;
 	int fd;
 
-	fd = open(t->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (t->retry_at && mono_ms() < t->retry_at)
 		return false;
-	if (fstat(fd, &st) < 0) {
+	/* O_NONBLOCK: opening a FIFO must not hang the caller; it is refused below. */
+	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)
+		return false; /* not there yet: created later, read from its start */
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(what, sizeof(what), "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		tail_trouble(t, what);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
+		tail_trouble(t, S_ISDIR(st.st_mode) ? "a directory, not a regular file" : "not a regular file");
 		return false;
 	}
 	t->fd = fd;
+	if (t->resume && st.st_dev == t->dev && st.st_ino == t->ino) {
+		/* The file of the read error: carry on where it stopped. */
+		t->resume = false;
+		tail_watch_file(t);
+		return true;
+	}
+	t->resume = false;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	t->len = 0;
 	t->skipping = false;
 	t->pos = 0;
+	t->lineno = 0;
 	if (t->have_state) {
 		if ((uint64_t)st.st_dev == t->st_dev && (uint64_t)st.st_ino == t->st_ino &&
-		    (off_t)t->st_off <= st.st_size)
+		    (off_t)t->st_off <= st.st_size) {
 			t->pos = (off_t)t->st_off;
-		else
+			t->lineno = t->st_line;
+			saved = true;
+		} else {
 			tail_log(t, IDMEFV2_LOG_INFO, "%s: not the file of the saved state, reading from the start",
 			         t->path);
+		}
 		t->have_state = false;
 	} else if (at_start && !t->from_beginning) {
 		t->pos = st.st_size;
 	}
 	tail_watch_file(t);
 	tail_log(t, IDMEFV2_LOG_INFO, "%s: following from offset %jd", t->path, (intmax_t)t->pos);
+	/*
+	 * A new file's starting point is saved at once (it covers nothing unread):
+	 * a crash before the caller's first checkpoint must resume in this file,
+	 * not skip to its end as a start without state would.
+	 */
+	if (!saved && t->state_path &&
+	    tail_state_write(t, (uint64_t)t->dev, (uint64_t)t->ino, (uint64_t)t->pos, 0, what, sizeof(what)) !=
+	            IDMEFV2_OK)
+		tail_log(t, IDMEFV2_LOG_ERROR, "%s: cannot save the state: %s", t->path, what);
 	return true;
 }
 
@@ -407,7 +525,7 @@ static drain_result tail_flush_partial(idmefv2_tail *t)
 
 	if (t->skipping || t->len == 0)
 		return DRAIN_DONE;
-	res = tail_deliver(t, t->buf, t->len);
+	res = tail_deliver(t, 0, t->len, false);
 	if (res == DRAIN_DONE)
 		t->len = 0;
 	return res;
@@ -526,31 +644,27 @@ static bool tail_fsync_dir(const char *path)
 	return ok;
 }
 
-IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint(idmefv2_tail *t, char *errstr, size_t errstr_size)
+IDMEFV2_EXPORT idmefv2_error idmefv2_tail_get_position(const idmefv2_tail *t, idmefv2_tail_position *ret_pos)
 {
-	char text[128];
+	if (!t || !ret_pos)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (t->cur.end == 0)
+		return IDMEFV2_ERR_STATE;
+	*ret_pos = t->cur;
+	return IDMEFV2_OK;
+}
+
+static idmefv2_error tail_state_write(idmefv2_tail *t, uint64_t dev, uint64_t ino, uint64_t off, uint64_t line,
+                                      char *errstr, size_t errstr_size)
+{
+	char text[160];
 	char *tmp = NULL;
-	uint64_t dev, ino, off;
 	idmefv2_error r = IDMEFV2_ERR_IO;
 	int fd = -1;
 	int len;
 
-	if (!t)
-		return IDMEFV2_ERR_INVALID_ARG;
-	if (!t->state_path)
-		return IDMEFV2_OK;
-	if (t->fd >= 0) {
-		dev = (uint64_t)t->dev;
-		ino = (uint64_t)t->ino;
-		off = (uint64_t)tail_done_offset(t);
-	} else if (t->have_state) {
-		dev = t->st_dev;
-		ino = t->st_ino;
-		off = t->st_off;
-	} else {
-		return IDMEFV2_OK;
-	}
-	len = snprintf(text, sizeof(text), STATE_MAGIC " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", dev, ino, off);
+	len = snprintf(text, sizeof(text), STATE_MAGIC " 2 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", dev,
+	               ino, off, line);
 	if (asprintf(&tmp, "%s.tmp", t->state_path) < 0) {
 		tmp = NULL;
 		r = IDMEFV2_ERR_NOMEM;
@@ -584,4 +698,28 @@ out:
 	}
 	free(tmp);
 	return r;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint(idmefv2_tail *t, char *errstr, size_t errstr_size)
+{
+	if (!t)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (!t->state_path)
+		return IDMEFV2_OK;
+	if (t->fd >= 0 || t->resume)
+		return tail_state_write(t, (uint64_t)t->dev, (uint64_t)t->ino, (uint64_t)tail_done_offset(t), t->lineno,
+		                        errstr, errstr_size);
+	if (t->have_state)
+		return tail_state_write(t, t->st_dev, t->st_ino, t->st_off, t->st_line, errstr, errstr_size);
+	return IDMEFV2_OK;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint_at(idmefv2_tail *t, const idmefv2_tail_position *pos,
+                                                        char *errstr, size_t errstr_size)
+{
+	if (!t || !pos)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (!t->state_path)
+		return IDMEFV2_OK;
+	return tail_state_write(t, pos->dev, pos->ino, pos->end, pos->line, errstr, errstr_size);
 }

@@ -186,3 +186,129 @@ IDMEFV2_EXPORT bool idmefv2_uuid_equal(const char *a, const char *b)
 	}
 	return true;
 }
+
+/* ---- name-based UUIDs (RFC 9562 §5.5): SHA-1 (FIPS 180-4), written here to keep core's dependencies ---- */
+
+struct sha1 {
+	uint32_t h[5];
+	unsigned char block[64];
+	size_t used;    /* bytes in block */
+	uint64_t total; /* bytes hashed */
+};
+
+static uint32_t rol32(uint32_t x, unsigned n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static void sha1_compress(struct sha1 *s, const unsigned char *b)
+{
+	uint32_t w[80], a = s->h[0], bb = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 | (uint32_t)b[4 * i + 2] << 8 |
+		       (uint32_t)b[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k, t;
+
+		if (i < 20) {
+			f = (bb & c) | (~bb & d);
+			k = 0x5a827999;
+		} else if (i < 40) {
+			f = bb ^ c ^ d;
+			k = 0x6ed9eba1;
+		} else if (i < 60) {
+			f = (bb & c) | (bb & d) | (c & d);
+			k = 0x8f1bbcdc;
+		} else {
+			f = bb ^ c ^ d;
+			k = 0xca62c1d6;
+		}
+		t = rol32(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = rol32(bb, 30);
+		bb = a;
+		a = t;
+	}
+	s->h[0] += a;
+	s->h[1] += bb;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+}
+
+static void sha1_init(struct sha1 *s)
+{
+	static const uint32_t h0[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 };
+
+	memcpy(s->h, h0, sizeof(h0));
+	s->used = 0;
+	s->total = 0;
+}
+
+static void sha1_update(struct sha1 *s, const unsigned char *p, size_t len)
+{
+	s->total += len;
+	while (len > 0) {
+		size_t take = 64 - s->used < len ? 64 - s->used : len;
+
+		memcpy(s->block + s->used, p, take);
+		s->used += take;
+		p += take;
+		len -= take;
+		if (s->used == 64) {
+			sha1_compress(s, s->block);
+			s->used = 0;
+		}
+	}
+}
+
+static void sha1_final(struct sha1 *s, unsigned char out[20])
+{
+	uint64_t bits = s->total * 8;
+	unsigned char pad = 0x80, len_be[8];
+
+	sha1_update(s, &pad, 1);
+	pad = 0;
+	while (s->used != 56)
+		sha1_update(s, &pad, 1);
+	for (int i = 0; i < 8; i++)
+		len_be[i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha1_update(s, len_be, 8);
+	for (int i = 0; i < 20; i++)
+		out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_uuid_from_name(const char *namespace_uuid, const void *name, size_t len,
+                                                    char *buf, size_t size)
+{
+	unsigned char ns[16], digest[20];
+	struct sha1 s;
+
+	if (!buf || size < IDMEFV2_UUID_STRLEN || !idmefv2_uuid_is_valid(namespace_uuid) || (!name && len > 0))
+		return IDMEFV2_ERR_INVALID_ARG;
+	for (int i = 0, j = 0; i < 16; j++) {
+		if (namespace_uuid[j] == '-')
+			continue;
+		ns[i++] = (unsigned char)(hex_digit(namespace_uuid[j]) << 4 | hex_digit(namespace_uuid[j + 1]));
+		j++;
+	}
+	sha1_init(&s);
+	sha1_update(&s, ns, sizeof(ns));
+	sha1_update(&s, name, len);
+	sha1_final(&s, digest);
+	digest[6] = (unsigned char)(0x50 | (digest[6] & 0x0f));
+	digest[8] = (unsigned char)(0x80 | (digest[8] & 0x3f));
+	format_uuid(digest, buf);
+	return IDMEFV2_OK;
+}

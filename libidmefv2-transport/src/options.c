@@ -47,6 +47,9 @@
 	  "(nothing accepted is dropped)") \
 	X("dead_letter", STRING, NULL, ALL_SCHEMES, 0, 0, NULL, \
 	  "Sender: file to which messages rejected for good are appended as NDJSON (unset: none)") \
+	X("delivery.report_spooled", BOOL, "false", ALL_SCHEMES, 0, 0, NULL, \
+	  "Sender: also call the delivery callback with IDMEFV2_DELIVERY_SPOOLED (not a final outcome) " \
+	  "as soon as an accepted message is durably in the spool") \
 	X("stop.flush_timeout_ms", INT, "5000", ALL_SCHEMES, -1, INT32_MAX, NULL, \
 	  "Sender: how long stop() waits for delivery before spooling (or failing) what is left (-1: forever)") \
 	X("listen.queue_timeout_ms", INT, "0", ALL_SCHEMES, -1, INT32_MAX, NULL, \

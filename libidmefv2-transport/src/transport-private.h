@@ -138,16 +138,19 @@ struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, 
  * failure when the backend wants the generic layer to hold it; counts a retry. */
 void idmefv2__transport_return(idmefv2_transport *t, struct idmefv2__item *item);
 /* Final outcome of an item: counts, removes it from the spool if there, calls the delivery
- * callback, frees the item, and wakes flush(). It does not dead-letter: call
- * idmefv2__transport_dead_letter() first for items rejected for good. */
+ * callback, frees the item, and wakes flush(). An item that ends undelivered (REJECTED or
+ * FAILED) is first written to the "dead_letter" file if set and not done already by
+ * idmefv2__transport_dead_letter(); without one (or if it cannot be written), a FAILED item
+ * that sits in the spool stays there for the next start, with no outcome in this run. */
 void idmefv2__transport_done(idmefv2_transport *t, struct idmefv2__item *item,
                              idmefv2_delivery_status status, const char *detail);
 /* A delivery attempt is being repeated (for the counters). */
 void idmefv2__transport_count_retry(idmefv2_transport *t);
 /* Whether stop() has finished flushing and is stopping the backend (see above). */
 bool idmefv2__transport_stopping(const idmefv2_transport *t);
-/* Write @item to the dead-letter file if option "dead_letter" is set. */
-void idmefv2__transport_dead_letter(idmefv2_transport *t, const struct idmefv2__item *item,
+/* Write @item to the dead-letter file (fsync'ed) if option "dead_letter" is set and it was
+ * not written already; done() then knows it is kept. */
+void idmefv2__transport_dead_letter(idmefv2_transport *t, struct idmefv2__item *item,
                                     const char *reason);
 
 /* Backoff for attempt @attempt (1-based): exponential from option "retry.backoff_ms" up to

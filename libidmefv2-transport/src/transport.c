@@ -43,11 +43,21 @@ struct option_value {
 	char *value;
 };
 
+/* With "delivery.report_spooled": a SPOOLED report owed to the caller. Allocated with
+ * the item (so that spooling, under the lock, never allocates) and handed to the
+ * reporter's list when the item reaches the disk; it outlives the item if need be. */
+struct spooled_note {
+	struct spooled_note *next;
+	void *opaque;
+};
+
 /* Items are only ever allocated here: backends get them from take() and give them
  * back through return() or done(), so the generic layer can keep its own fields. */
 struct item_priv {
 	struct idmefv2__item item;
 	uint64_t spool_size; /* bytes on disk while item.spool_path is set or the item is spool-only */
+	struct spooled_note *note; /* not yet reported SPOOLED (NULL: nothing to report) */
+	bool dead_lettered;        /* a dead-letter record of it is on disk */
 	size_t buf_size;
 	/* Content type and data as given to send: one allocation per message instead of three. */
 	char buf[];
@@ -79,6 +89,7 @@ struct idmefv2_transport {
 	uint64_t spool_max;
 	int64_t backoff_ms;
 	int64_t backoff_max_ms;
+	bool report_spooled;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond_items; /* items in memory, or stopping */
@@ -106,6 +117,18 @@ struct idmefv2_transport {
 	bool peer_down;
 
 	pthread_mutex_t dead_letter_lock;
+
+	/* SPOOLED reports (option "delivery.report_spooled"). Every delivery callback is
+	 * then made with cb_lock held, and a final one only after the pending reports
+	 * were made: so an item's SPOOLED always comes before its final outcome. The
+	 * reporter thread makes the reports, so that send() never calls back. */
+	pthread_mutex_t cb_lock;
+	pthread_cond_t cond_notes;          /* notes waiting, or the reporter must stop */
+	struct spooled_note *notes_head;    /* under lock, oldest first */
+	struct spooled_note *notes_tail;
+	pthread_t reporter;
+	bool reporter_started;
+	bool reporter_stop;
 
 	_Atomic uint64_t n_queued;
 	_Atomic uint64_t n_sent;
@@ -214,6 +237,7 @@ static void item_free(struct idmefv2__item *item)
 {
 	if (!item)
 		return;
+	free(item_priv(item)->note);
 	item_drop_payload(item);
 	free(item->spool_path);
 	free(item_priv(item));
@@ -433,11 +457,13 @@ static idmefv2_error transport_create(const char *url, idmefv2_transport_role ro
 	atomic_init(&t->stopping, false);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->dead_letter_lock, NULL);
+	pthread_mutex_init(&t->cb_lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->cond_items, &attr);
 	pthread_cond_init(&t->cond_room, &attr);
 	pthread_cond_init(&t->cond_done, &attr);
+	pthread_cond_init(&t->cond_notes, &attr);
 	pthread_condattr_destroy(&attr);
 
 	if (backend->create) {
@@ -540,6 +566,100 @@ IDMEFV2_EXPORT void idmefv2_transport_set_log_cb(idmefv2_transport *t, idmefv2_l
 	t->log_ud = user_data;
 }
 
+/* ---- SPOOLED reports --------------------------------------------------------------------- */
+
+/* @item is now durably in the spool (lock held): its SPOOLED report becomes due. */
+static void spooled_notify(idmefv2_transport *t, struct idmefv2__item *item)
+{
+	struct spooled_note *note = item_priv(item)->note;
+
+	if (!note)
+		return;
+	item_priv(item)->note = NULL;
+	note->next = NULL;
+	if (t->notes_tail)
+		t->notes_tail->next = note;
+	else
+		t->notes_head = note;
+	t->notes_tail = note;
+	pthread_cond_signal(&t->cond_notes);
+}
+
+/* Make every SPOOLED report due (cb_lock held, lock not held). */
+static void notes_drain(idmefv2_transport *t)
+{
+	for (;;) {
+		struct spooled_note *note;
+
+		pthread_mutex_lock(&t->lock);
+		note = t->notes_head;
+		if (note) {
+			t->notes_head = note->next;
+			if (!t->notes_head)
+				t->notes_tail = NULL;
+		}
+		pthread_mutex_unlock(&t->lock);
+		if (!note)
+			return;
+		if (t->delivery_cb)
+			t->delivery_cb(t, note->opaque, IDMEFV2_DELIVERY_SPOOLED, NULL, t->delivery_ud);
+		free(note);
+	}
+}
+
+/* The reporter thread: makes SPOOLED reports due from send() (which never calls back)
+ * and from backends that spool without finishing anything. */
+static void *reporter_main(void *arg)
+{
+	idmefv2_transport *t = arg;
+
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		if (t->notes_head) {
+			pthread_mutex_unlock(&t->lock);
+			pthread_mutex_lock(&t->cb_lock);
+			notes_drain(t);
+			pthread_mutex_unlock(&t->cb_lock);
+			pthread_mutex_lock(&t->lock);
+			continue;
+		}
+		if (t->reporter_stop)
+			break;
+		pthread_cond_wait(&t->cond_notes, &t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static idmefv2_error reporter_start(idmefv2_transport *t, char *errstr, size_t errstr_size)
+{
+	int rc;
+
+	if (!t->report_spooled || t->role != IDMEFV2_TRANSPORT_SENDER)
+		return IDMEFV2_OK;
+	t->reporter_stop = false;
+	rc = pthread_create(&t->reporter, NULL, reporter_main, t);
+	if (rc != 0) {
+		idmefv2__set_error(errstr, errstr_size, "cannot start a thread: %s", strerror(rc));
+		return IDMEFV2_ERR_TRANSPORT;
+	}
+	t->reporter_started = true;
+	return IDMEFV2_OK;
+}
+
+/* Stop the reporter once it has made every report due. */
+static void reporter_stop(idmefv2_transport *t)
+{
+	if (!t->reporter_started)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->reporter_stop = true;
+	pthread_cond_signal(&t->cond_notes);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->reporter, NULL);
+	t->reporter_started = false;
+}
+
 /* ---- the spool ----------------------------------------------------------------------------- */
 
 static void free_list(struct idmefv2__item *list)
@@ -632,6 +752,17 @@ static idmefv2_error enqueue(idmefv2_transport *t, struct idmefv2__item *item, c
 	idmefv2_error err = IDMEFV2_OK;
 	uint64_t size;
 
+	if (t->report_spooled) {
+		struct spooled_note *note = malloc(sizeof(*note));
+		if (!note) {
+			item_free(item);
+			idmefv2__set_error(errstr, errstr_size, "out of memory");
+			return IDMEFV2_ERR_NOMEM;
+		}
+		note->next = NULL;
+		note->opaque = item->opaque;
+		item_priv(item)->note = note;
+	}
 	pthread_mutex_lock(&t->lock);
 	if (atomic_load(&t->state) != STATE_STARTED) {
 		idmefv2__set_error(errstr, errstr_size, "transport not started or stopping");
@@ -667,6 +798,7 @@ static idmefv2_error enqueue(idmefv2_transport *t, struct idmefv2__item *item, c
 		list_append(&t->spool_head, &t->spool_tail, item);
 		t->spool_count++;
 		COUNT(t, n_spooled, 1);
+		spooled_notify(t, item);
 	} else {
 		while (t->mem_count >= t->capacity && atomic_load(&t->state) == STATE_STARTED) {
 			if (!idmefv2__cond_wait_until(&t->cond_room, &t->lock, t->queue_timeout_ms, &deadline))
@@ -841,6 +973,7 @@ static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
 	}
 	t->spool_bytes += item_priv(item)->spool_size;
 	COUNT(t, n_spooled, 1);
+	spooled_notify(t, item);
 	return true;
 }
 
@@ -898,8 +1031,15 @@ static void finish(idmefv2_transport *t, struct idmefv2__item *item, idmefv2_del
 			             detail ? detail : "no detail");
 		}
 	}
+	if (t->report_spooled) {
+		/* The item's own SPOOLED report, if due, comes before its final outcome. */
+		pthread_mutex_lock(&t->cb_lock);
+		notes_drain(t);
+	}
 	if (t->delivery_cb && !keep_in_spool)
 		t->delivery_cb(t, item->opaque, status, detail, t->delivery_ud);
+	if (t->report_spooled)
+		pthread_mutex_unlock(&t->cb_lock);
 	item_free(item);
 	pthread_mutex_lock(&t->lock);
 	if (status == IDMEFV2_DELIVERY_SENT && !keep_in_spool)
@@ -909,36 +1049,120 @@ static void finish(idmefv2_transport *t, struct idmefv2__item *item, idmefv2_del
 	pthread_mutex_unlock(&t->lock);
 }
 
+/*
+ * Never nowhere: a message that ends undelivered is written to the dead-letter file
+ * (unless its backend did already). Without one, or when it cannot be written, a
+ * message given up (FAILED) while it is safe in the spool stays there for the next
+ * start: it has no outcome in this run, like a message left in the spool at stop.
+ */
 void idmefv2__transport_done(idmefv2_transport *t, struct idmefv2__item *item,
                              idmefv2_delivery_status status, const char *detail)
 {
 	if (!item)
 		return;
-	finish(t, item, status, status == IDMEFV2_DELIVERY_SENT ? NULL : detail, false);
+	if (status == IDMEFV2_DELIVERY_SENT) {
+		finish(t, item, status, NULL, false);
+		return;
+	}
+	if (!item_priv(item)->dead_lettered)
+		idmefv2__transport_dead_letter(t, item, detail);
+	if (!item_priv(item)->dead_lettered && status == IDMEFV2_DELIVERY_FAILED && item->spool_path) {
+		idmefv2__log(t, IDMEFV2_LOG_WARNING, "message %" PRIu64 " given up in this run (%s); "
+		             "kept in the spool for the next start", item->seq, detail ? detail : "no detail");
+		finish(t, item, status, detail, true);
+		return;
+	}
+	finish(t, item, status, detail, false);
 }
 
 /* ---- dead letters -------------------------------------------------------------------------- */
 
-static char *dead_letter_line(const struct idmefv2__item *item, size_t *ret_len)
+static bool utf8_valid(const char *data, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *obj = NULL;
-	const char *text;
-	size_t len;
-	char *line;
+	const unsigned char *p = (const unsigned char *)data;
 
-	if (tok && item->data) {
-		obj = json_tokener_parse_ex(tok, item->data, (int)item->len);
-		if (json_tokener_get_error(tok) != json_tokener_success ||
-		    tok->char_offset != (int)item->len) {
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80 ? 1 : idmefv2__utf8_len(p + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static char *base64_encode(const char *data, size_t len)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)data;
+	char *out, *o;
+
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	out = o = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = digits[v >> 18];
+		*o++ = digits[(v >> 12) & 63];
+		*o++ = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? digits[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * One NDJSON record per message, always valid UTF-8 JSON on one line:
+ * - the message itself, when its bytes are one JSON value in valid UTF-8;
+ * - else a JSON string of its bytes, when they are valid UTF-8;
+ * - else {"content_type": "...", "data_base64": "..."} (RFC 4648 base64 of the bytes).
+ */
+static struct json_object *dead_letter_record(const struct idmefv2__item *item)
+{
+	const char *data = item->data ? item->data : "";
+	size_t len = item->data ? item->len : 0;
+	struct json_tokener *tok;
+	struct json_object *obj = NULL;
+	char *b64;
+
+	if (!utf8_valid(data, len)) {
+		b64 = base64_encode(data, len);
+		obj = b64 ? json_object_new_object() : NULL;
+		if (obj && (json_object_object_add(obj, "content_type",
+		                                   json_object_new_string(item->content_type ? item->content_type : "")) ||
+		            json_object_object_add(obj, "data_base64", json_object_new_string(b64)))) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+		free(b64);
+		return obj;
+	}
+	tok = json_tokener_new();
+	if (tok && len <= INT32_MAX) {
+		obj = json_tokener_parse_ex(tok, data, (int)len);
+		if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len) {
 			json_object_put(obj);
 			obj = NULL;
 		}
 	}
 	json_tokener_free(tok);
-	/* NDJSON: one value per line. Bytes that are not JSON are kept as a JSON string. */
-	if (!obj)
-		obj = json_object_new_string_len(item->data ? item->data : "", item->data ? (int)item->len : 0);
+	if (!obj && len <= INT32_MAX)
+		obj = json_object_new_string_len(data, (int)len);
+	return obj;
+}
+
+static char *dead_letter_line(const struct idmefv2__item *item, size_t *ret_len)
+{
+	struct json_object *obj = dead_letter_record(item);
+	const char *text;
+	size_t len;
+	char *line;
+
 	if (!obj)
 		return NULL;
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -954,16 +1178,15 @@ static char *dead_letter_line(const struct idmefv2__item *item, size_t *ret_len)
 	return line;
 }
 
-void idmefv2__transport_dead_letter(idmefv2_transport *t, const struct idmefv2__item *item,
-                                    const char *reason)
+void idmefv2__transport_dead_letter(idmefv2_transport *t, struct idmefv2__item *item, const char *reason)
 {
 	const char *path = idmefv2__opt_str(t, "dead_letter");
 	size_t len = 0;
-	size_t off = 0;
 	char *line;
 	int fd;
+	bool ok;
 
-	if (!path || !item)
+	if (!path || !*path || !item || item_priv(item)->dead_lettered)
 		return;
 	line = dead_letter_line(item, &len);
 	if (!line) {
@@ -971,16 +1194,10 @@ void idmefv2__transport_dead_letter(idmefv2_transport *t, const struct idmefv2__
 		return;
 	}
 	pthread_mutex_lock(&t->dead_letter_lock);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	while (fd >= 0 && off < len) {
-		ssize_t n = write(fd, line + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (fd < 0 || off < len)
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Durable before the message leaves the spool (done() removes it next). */
+	ok = fd >= 0 && idmefv2__write_all(fd, line, len) && fsync(fd) == 0;
+	if (!ok)
 		idmefv2__log(t, IDMEFV2_LOG_ERROR, "dead letter %s: cannot append message %" PRIu64 ": %s", path,
 		             item->seq, strerror(errno));
 	else
@@ -989,6 +1206,7 @@ void idmefv2__transport_dead_letter(idmefv2_transport *t, const struct idmefv2__
 	if (fd >= 0)
 		close(fd);
 	pthread_mutex_unlock(&t->dead_letter_lock);
+	item_priv(item)->dead_lettered = ok;
 	free(line);
 }
 
@@ -1081,6 +1299,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_transport_start(idmefv2_transport *t, char 
 	t->capacity = (size_t)idmefv2__opt_int(t, "queue.size");
 	t->queue_timeout_ms = (int)idmefv2__opt_int(t, "queue.timeout_ms");
 	t->spool_max = (uint64_t)idmefv2__opt_int(t, "spool.max_bytes");
+	t->report_spooled = t->role == IDMEFV2_TRANSPORT_SENDER && idmefv2__opt_bool(t, "delivery.report_spooled");
 
 	spool_dir = idmefv2__opt_str(t, "spool.dir");
 	if (t->role == IDMEFV2_TRANSPORT_SENDER && spool_dir && *spool_dir) {
@@ -1088,6 +1307,9 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_transport_start(idmefv2_transport *t, char 
 		if (err != IDMEFV2_OK)
 			goto fail;
 	}
+	err = reporter_start(t, errstr, errstr_size);
+	if (err != IDMEFV2_OK)
+		goto fail;
 	if (t->backend->start) {
 		err = t->backend->start(t, errstr, errstr_size);
 		if (err != IDMEFV2_OK)
@@ -1100,6 +1322,7 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_transport_start(idmefv2_transport *t, char 
 		t->backend->wakeup(t);
 	return IDMEFV2_OK;
 fail:
+	reporter_stop(t);
 	free_list(t->spool_head);
 	t->spool_head = t->spool_tail = NULL;
 	t->spool_count = 0;
@@ -1165,9 +1388,9 @@ static void drain_after_stop(idmefv2_transport *t)
 			       "not delivered before stop; kept in the spool for the next start", true);
 			kept++;
 		} else {
-			finish(t, mem, IDMEFV2_DELIVERY_FAILED,
-			       t->spool ? "not delivered before stop, and the spool write failed"
-			                : "not delivered before stop", false);
+			idmefv2__transport_done(t, mem, IDMEFV2_DELIVERY_FAILED,
+			                        t->spool ? "not delivered before stop, and the spool write failed"
+			                                 : "not delivered before stop");
 			failed++;
 		}
 		mem = next;
@@ -1214,9 +1437,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_transport_stop(idmefv2_transport *t)
 	if (t->backend->stop)
 		t->backend->stop(t);
 
-	if (t->role == IDMEFV2_TRANSPORT_SENDER)
+	if (t->role == IDMEFV2_TRANSPORT_SENDER) {
 		drain_after_stop(t);
-	else if (t->queue)
+		reporter_stop(t);
+	} else if (t->queue)
 		idmefv2_queue_close(t->queue);
 
 	pthread_mutex_lock(&t->lock);
@@ -1247,8 +1471,10 @@ IDMEFV2_EXPORT void idmefv2_transport_free(idmefv2_transport *t)
 	pthread_cond_destroy(&t->cond_items);
 	pthread_cond_destroy(&t->cond_room);
 	pthread_cond_destroy(&t->cond_done);
+	pthread_cond_destroy(&t->cond_notes);
 	pthread_mutex_destroy(&t->lock);
 	pthread_mutex_destroy(&t->dead_letter_lock);
+	pthread_mutex_destroy(&t->cb_lock);
 	free(t);
 }
 

@@ -9,8 +9,11 @@
  * counted, and the next input is taken. Malformed inputs, inputs whose
  * mapping failed and invalid outputs may also be appended to a dead-letter
  * NDJSON file, one object per line: {"origin", "line", "error", "input",
- * "output"} ("input" is the line as a JSON string when it was not JSON;
- * "output" is absent unless an output was built).
+ * "output"}. "input" is the parsed input, or the line as a JSON string when it
+ * was not JSON; a line that is not valid UTF-8 (so cannot be a JSON string)
+ * is given as "input_base64" instead, its exact bytes in RFC 4648 base64.
+ * "output" is absent unless an output was built. Every record is valid
+ * UTF-8 JSON.
  *
  * push calls must not run concurrently on one pipeline; the counters may be
  * read from any thread (the delivery callback updates them from a transport
@@ -62,6 +65,20 @@ typedef idmefv2_error (*idmefv2_pipeline_output_cb)(idmefv2_pipeline *p, struct 
                                                     void *user_data);
 
 /**
+ * Delivery callback for inputs pushed with a non-NULL opaque (the *_tracked
+ * pushes) whose outcome was IDMEFV2_PIPELINE_CONVERTED: called with the
+ * transport's outcome for that input's message (from a transport thread,
+ * possibly before the push returns), or, when the message never reached the
+ * transport (send() refused it) or went to an output callback, from the
+ * pushing thread. With a transport reporting IDMEFV2_DELIVERY_SPOOLED, a
+ * later call for the same opaque may follow; any first call means the message
+ * is delivered, on disk, or resolved for good. Inputs filtered, malformed or
+ * invalid get no call: their push's result resolves them.
+ */
+typedef void (*idmefv2_pipeline_delivery_cb)(idmefv2_pipeline *p, void *opaque, idmefv2_delivery_status status,
+                                             void *user_data);
+
+/**
  * @param mapping borrowed; must outlive the pipeline
  * @param version the Version outputs are validated against; NULL for
  *        IDMEFV2_VERSION_LATEST
@@ -82,6 +99,10 @@ IDMEFV2_EXPORT void idmefv2_pipeline_set_log_cb(idmefv2_pipeline *p, idmefv2_log
  * frees the transport. Replaces any output callback.
  */
 IDMEFV2_EXPORT void idmefv2_pipeline_set_transport(idmefv2_pipeline *p, idmefv2_transport *t);
+
+/** Install the delivery callback (NULL removes it); set it before pushing. */
+IDMEFV2_EXPORT void idmefv2_pipeline_set_delivery_cb(idmefv2_pipeline *p, idmefv2_pipeline_delivery_cb cb,
+                                                     void *user_data);
 
 /** Give outputs to @p cb instead of a transport. */
 IDMEFV2_EXPORT void idmefv2_pipeline_set_output_cb(idmefv2_pipeline *p, idmefv2_pipeline_output_cb cb,
@@ -111,6 +132,27 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line(idmefv2_pipeline *p, con
 IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_object(idmefv2_pipeline *p, struct json_object *input,
                                                           const char *origin, uint64_t line,
                                                           idmefv2_pipeline_result *ret_result);
+
+/**
+ * As idmefv2_pipeline_push_line(), with the input's identity and tracking.
+ * @param id if not NULL, a UUID (canonical form, copied) that replaces the
+ *        output's top-level "ID": derive it from the input's identity with
+ *        idmefv2_uuid_from_name() so that an input converted again after a
+ *        crash gives a message with the same ID (docs/ids.md)
+ * @param opaque if not NULL, given back to the delivery callback
+ * @return as idmefv2_pipeline_push_line(); IDMEFV2_ERR_INVALID_ARG for an
+ *         @p id that is not a UUID
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_line_tracked(idmefv2_pipeline *p, const char *text, size_t len,
+                                                                const char *origin, uint64_t line,
+                                                                const char *id, void *opaque,
+                                                                idmefv2_pipeline_result *ret_result);
+
+/** As idmefv2_pipeline_push_object(), with an ID and tracking as idmefv2_pipeline_push_line_tracked(). */
+IDMEFV2_EXPORT idmefv2_error idmefv2_pipeline_push_object_tracked(idmefv2_pipeline *p, struct json_object *input,
+                                                                  const char *origin, uint64_t line,
+                                                                  const char *id, void *opaque,
+                                                                  idmefv2_pipeline_result *ret_result);
 
 IDMEFV2_EXPORT void idmefv2_pipeline_get_counters(idmefv2_pipeline *p,
                                                   idmefv2_pipeline_counters *ret_counters);

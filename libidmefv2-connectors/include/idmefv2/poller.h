@@ -17,7 +17,8 @@
  *
  * De-duplication remembers the keys of the last N items (a ring, oldest
  * forgotten first), as 64-bit hashes of the key strings, optionally persisted
- * in a state file replaced atomically after every poll that added keys.
+ * in a state file replaced atomically after every poll that added keys (or
+ * only when the caller says, see idmefv2_poller_set_autosave()).
  *
  * In JSON-RPC 2.0 mode (idmefv2_poller_set_jsonrpc()) every fetch is a POST
  * of a request with a new id; the reply's "error" object is reported and its
@@ -204,6 +205,22 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_poller_poll(idmefv2_poller *p, int timeout_
 
 /** Milliseconds until the next fetch is due (0 when due now); -1 before start. */
 IDMEFV2_EXPORT int64_t idmefv2_poller_get_next_ms(const idmefv2_poller *p);
+
+/**
+ * Whether the state file is written after every poll that added keys (@p yes,
+ * the default). A caller that hands items to an asynchronous sender turns it
+ * off and calls idmefv2_poller_checkpoint() once the items handed over are
+ * delivered or on disk: a key saved for an item still in memory would hide
+ * that item for good after a crash.
+ */
+IDMEFV2_EXPORT void idmefv2_poller_set_autosave(idmefv2_poller *p, bool yes);
+
+/**
+ * The de-duplication key (its 64-bit hash, as remembered and saved) of the
+ * item being handed to the item callback; call it from that callback.
+ * @return IDMEFV2_OK, IDMEFV2_ERR_STATE outside the item callback
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_poller_get_item_key(const idmefv2_poller *p, uint64_t *ret_key);
 
 /** Write the state file now. Succeeds without doing anything when none is set. @return IDMEFV2_ERR_IO with detail in @p errstr. */
 IDMEFV2_EXPORT idmefv2_error idmefv2_poller_checkpoint(idmefv2_poller *p, char *errstr, size_t errstr_size);

@@ -13,11 +13,23 @@
  *  - copytruncate and plain truncation: a size below the read position
  *    restarts reading at 0;
  *  - lines longer than the limit: skipped whole, with a warning through the
- *    log callback, reading resumes after the next newline.
+ *    log callback, reading resumes after the next newline;
+ *  - a path that cannot be opened (permissions), that names a directory or
+ *    another non-regular file, or a read error: logged once per cause
+ *    (level ERROR, "retrying until it can be read"), then the path is opened
+ *    again by name at growing intervals (100 ms doubling up to 1 s) until a
+ *    regular file can be read ("readable again", level INFO). A missing file
+ *    is not an error: it is opened when it appears.
  *
- * Persisted state (device, inode, offset) lets a restarted process resume with
- * nothing lost and nothing repeated: the saved offset only ever covers lines
- * already accepted by the line callback.
+ * Persisted state (device, inode, offset, line number) lets a restarted
+ * process resume with nothing lost and nothing repeated: the saved offset only
+ * ever covers lines already accepted by the line callback, or, with
+ * idmefv2_tail_checkpoint_at(), only the lines the caller says are done with
+ * (e.g. delivered).
+ *
+ * Lines are numbered from 1 at the start of the file, every line counting
+ * (empty and over-long ones too); when reading starts at the end of a file
+ * that has no saved state, numbering starts there.
  *
  * Known limits, shared with every inode-following tailer: after a copytruncate
  * or truncation, data written past the old read position before the next poll
@@ -54,6 +66,15 @@ typedef struct idmefv2_tail idmefv2_tail;
  * again on the next poll.
  */
 typedef idmefv2_error (*idmefv2_tail_line_cb)(const char *line, size_t len, void *user_data);
+
+/** Where one line is: its file, its bytes, its number (see idmefv2_tail_get_position()). */
+typedef struct idmefv2_tail_position {
+	uint64_t dev;    /**< device of the file */
+	uint64_t ino;    /**< inode of the file */
+	uint64_t offset; /**< offset of the line's first byte */
+	uint64_t end;    /**< offset just past its newline: where reading resumes after it */
+	uint64_t line;   /**< its line number (1 for the first line of the file) */
+} idmefv2_tail_position;
 
 /** Counters, all monotonic since idmefv2_tail_new(). */
 typedef struct idmefv2_tail_counters {
@@ -105,6 +126,10 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_tail_set_max_line(idmefv2_tail *t, size_t m
  * (the file is replaced atomically through "@p state_path.tmp"). If the file
  * exists at start, reading resumes from it: at the saved offset when the file
  * at the path is the same inode and not shorter, else from the beginning.
+ * Besides the caller's checkpoints, the tailer writes the state itself when it
+ * opens a file without a saved position (at start, on creation, after a
+ * rotation), at the offset where it starts reading: that covers nothing unread,
+ * and a crash before the next checkpoint then resumes in that file.
  * @return IDMEFV2_ERR_STATE once started.
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_tail_set_state_file(idmefv2_tail *t, const char *state_path);
@@ -141,6 +166,23 @@ IDMEFV2_EXPORT int idmefv2_tail_get_fd(const idmefv2_tail *t);
  * @return IDMEFV2_ERR_IO with detail in @p errstr (may be NULL).
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint(idmefv2_tail *t, char *errstr, size_t errstr_size);
+
+/**
+ * The position of the line being handed to the line callback: call it from
+ * the callback (outside, it is the last line handed over).
+ * @return IDMEFV2_OK, IDMEFV2_ERR_STATE if no line was handed over yet
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_tail_get_position(const idmefv2_tail *t, idmefv2_tail_position *ret_pos);
+
+/**
+ * Write the state file (as idmefv2_tail_checkpoint()) so that a restart
+ * resumes just after the line at @p pos (from idmefv2_tail_get_position()),
+ * whatever was read since: for callers that save only what is delivered.
+ * Does nothing and succeeds when no state file is set.
+ * @return IDMEFV2_ERR_IO with detail in @p errstr (may be NULL)
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_tail_checkpoint_at(idmefv2_tail *t, const idmefv2_tail_position *pos,
+                                                        char *errstr, size_t errstr_size);
 
 /** Copy the counters into @p ret_counters. */
 IDMEFV2_EXPORT void idmefv2_tail_get_counters(const idmefv2_tail *t, idmefv2_tail_counters *ret_counters);

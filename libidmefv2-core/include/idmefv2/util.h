@@ -39,6 +39,23 @@ typedef enum idmefv2_uuid_kind {
 IDMEFV2_EXPORT idmefv2_error idmefv2_uuid_generate(idmefv2_uuid_kind kind, char *buf, size_t size);
 /** Same as idmefv2_uuid_generate(IDMEFV2_UUID_V7, …). */
 IDMEFV2_EXPORT idmefv2_error idmefv2_uuid_new(char *buf, size_t size);
+/**
+ * The project's namespace for name-based UUIDs (docs/ids.md): the ID of a
+ * converted alert is idmefv2_uuid_from_name(IDMEFV2_UUID_NAMESPACE, identity of
+ * its input), so that an alert converted again after a crash keeps its ID.
+ */
+#define IDMEFV2_UUID_NAMESPACE "06a49ff9-fe39-4f89-b8a3-5824d352fcdb"
+
+/**
+ * Write the RFC 9562 version 5 (SHA-1, name-based) UUID of @p name
+ * (@p len bytes, any content) in the namespace @p namespace_uuid (canonical
+ * form, e.g. IDMEFV2_UUID_NAMESPACE) into @p buf (at least
+ * IDMEFV2_UUID_STRLEN bytes), lower case. The same inputs always give the same UUID.
+ * @return IDMEFV2_OK, IDMEFV2_ERR_INVALID_ARG (bad namespace, NULL name with
+ *         a length, small buffer)
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_uuid_from_name(const char *namespace_uuid, const void *name, size_t len,
+                                                    char *buf, size_t size);
 /** @return true if @p s is a UUID in the canonical 8-4-4-4-12 hex form (either case). */
 IDMEFV2_EXPORT bool idmefv2_uuid_is_valid(const char *s);
 /** @return true if @p a and @p b are the same UUID, compared case-insensitively (§3.3.10). */

@@ -40,18 +40,37 @@ typedef enum idmefv2_transport_role {
 	IDMEFV2_TRANSPORT_LISTENER = 1,
 } idmefv2_transport_role;
 
-/** Final outcome of one message given to send()/send_raw(). */
+/** Outcome of one message given to send()/send_raw(). */
 typedef enum idmefv2_delivery_status {
-	IDMEFV2_DELIVERY_SENT = 0,     /**< the peer acknowledged it */
-	IDMEFV2_DELIVERY_REJECTED = 1, /**< the peer refused it for good (4xx other than 408/429); dead-lettered if configured */
-	IDMEFV2_DELIVERY_FAILED = 2,   /**< given up (retries exhausted, spool full, stopped without flush) */
+	IDMEFV2_DELIVERY_SENT = 0,     /**< final: the peer acknowledged it */
+	IDMEFV2_DELIVERY_REJECTED = 1, /**< final: the peer refused it for good (4xx other than 408/429); dead-lettered if configured */
+	IDMEFV2_DELIVERY_FAILED = 2,   /**< final: given up (retries exhausted, stopped without flush and without spool);
+	                                    dead-lettered if configured */
+	IDMEFV2_DELIVERY_SPOOLED = 3,  /**< not final, only with option "delivery.report_spooled": the message is
+	                                    durably in the spool (written and fsync'ed) */
 } idmefv2_delivery_status;
 
 /**
- * Called once per message with its final outcome, from a transport thread.
+ * Called once per message with its final outcome (SENT, REJECTED or FAILED),
+ * from a transport thread, never from inside send()/send_raw().
  * A message still in the spool when the transport stops has no outcome yet
- * and no call: the transport that later replays that spool reports it, with
- * a NULL @p opaque (the original opaque did not survive the process).
+ * and no final call: the transport that later replays that spool reports it,
+ * with a NULL @p opaque (the original opaque did not survive the process).
+ * The same holds for a message given up after "retry.max" while it sits in
+ * the spool and no "dead_letter" file is set: it stays in the spool for the
+ * next start.
+ *
+ * With option "delivery.report_spooled" = true, the callback is also called
+ * with IDMEFV2_DELIVERY_SPOOLED and the message's opaque as soon as a
+ * message accepted by send()/send_raw() is durably on disk in the spool,
+ * whatever sent it there (peer down, queue full, stop with messages left).
+ * It is not a final outcome: the same opaque may later get SENT, FAILED or
+ * REJECTED in the same process (always after its SPOOLED call, never
+ * before), or nothing more if the process stops first. It is reported at most
+ * once per message. So with that option every accepted message gets, as its
+ * first call, either a final outcome or SPOOLED, and a caller may take "first
+ * call of any kind" to mean "this message is delivered, resolved, or safe on
+ * disk" (for example to advance an input checkpoint).
  * @param opaque the value given to send()
  * @param detail a human-readable reason (HTTP status and body excerpt, broker error), or NULL on success
  */
