@@ -27,8 +27,8 @@
 enum opt_kind { O_STR, O_BOOL, O_INT, O_CUSTOM };
 
 struct estreamer_client {
-	char *host, *port, *pkcs12, *password, *cert, *key, *ca, *priority, *start, *bookmark_file,
-		*plugins_dir;
+	char *host, *port, *pkcs12, *password, *cert, *key, *ca, *priority, *server_name, *start,
+		*bookmark_file, *plugins_dir;
 	int verify, verify_hostname, min_version;
 	int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
 	int reconnect, max_attempts, backoff_ms, backoff_max_ms, max_message_size, enrich;
@@ -84,8 +84,10 @@ static const struct option options[] = {
 	{ "tls.key", O_STR, OFF(key), "", "PEM client key (instead of tls.pkcs12)" },
 	{ "tls.ca", O_STR, OFF(ca), "", "PEM CA file to verify the server (default: the PKCS#12 CA)" },
 	{ "tls.verify", O_BOOL, OFF(verify), "true", "verify the server certificate" },
-	{ "tls.verify_hostname", O_BOOL, OFF(verify_hostname), "false",
-	  "also match the server certificate against the host name" },
+	{ "tls.verify_hostname", O_BOOL, OFF(verify_hostname), "true",
+	  "match the server certificate's names (SAN, else CN) against tls.server_name or host" },
+	{ "tls.server_name", O_STR, OFF(server_name), "",
+	  "name the server certificate must have, when it is not host (an address or an alias)" },
 	{ "tls.min_version", O_CUSTOM, 0, "1.2", "lowest TLS version: 1.0, 1.1, 1.2 or 1.3" },
 	{ "tls.priority", O_STR, OFF(priority), "", "GnuTLS priority string (overrides tls.min_version)" },
 	{ "connect.timeout_ms", O_INT, OFF(connect_timeout_ms), "10000", "TCP connect and TLS handshake timeout" },
@@ -567,6 +569,25 @@ static estreamer_error read_message(estreamer_client *c, estreamer_header *h, in
 	return err;
 }
 
+/*
+ * An Error message in reply to the request, before any data: the server
+ * refuses what this client asks for, and would refuse it again.
+ */
+static estreamer_error request_refused(estreamer_client *c, const estreamer_header *h, char *errstr,
+				       size_t size)
+{
+	char text[512] = "";
+	estreamer_error err;
+
+	COUNT(c, server_errors, 1);
+	err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h->length, NULL, NULL, text,
+					sizeof(text));
+	if (err != ESTREAMER_ERR_SERVER)
+		return estreamer__fail(errstr, size, err, "%s", text);
+	return estreamer__fail(errstr, size, ESTREAMER_ERR_REFUSED,
+			       "the server refused the request: %s", text);
+}
+
 static estreamer_error send_null(estreamer_client *c, char *errstr, size_t size)
 {
 	uint8_t null[8];
@@ -611,11 +632,8 @@ static estreamer_error send_requests(estreamer_client *c, int *delivered, char *
 		*delivered = 1;
 		if (h.type == ESTREAMER_MSG_STREAMING_INFO)
 			break;
-		if (h.type == ESTREAMER_MSG_ERROR) {
-			COUNT(c, server_errors, 1);
-			return estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length, NULL,
-							 NULL, errstr, size);
-		}
+		if (h.type == ESTREAMER_MSG_ERROR)
+			return request_refused(c, &h, errstr, size);
 		if (h.type != ESTREAMER_MSG_NULL)
 			return estreamer__fail(errstr, size, ESTREAMER_ERR_PROTOCOL,
 					       "expected Streaming Information, got message type %u",
@@ -637,10 +655,11 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 {
 	struct estreamer__tls_config cfg = {
 		c->host, c->port, c->pkcs12, c->password, c->cert, c->key, c->ca, c->priority,
-		c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
+		c->server_name, c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
 	};
 	estreamer_error err;
 	estreamer_header h;
+	int got_data = 0;
 
 	err = estreamer__tls_open(&c->conn, &cfg, cred, c->wake[0], errstr, size);
 	if (err)
@@ -663,6 +682,7 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 		case ESTREAMER_MSG_BUNDLE:
 			if (h.type == ESTREAMER_MSG_BUNDLE)
 				COUNT(c, bundles, 1);
+			got_data = 1;
 			err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length,
 							on_record, c, errstr, size);
 			if (err == ESTREAMER_ERR_ABORTED) {
@@ -675,6 +695,11 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 				err = send_null(c, errstr, size);
 			break;
 		case ESTREAMER_MSG_ERROR:
+			if (!got_data) {
+				err = request_refused(c, &h, errstr, size);
+				break;
+			}
+			/* In the middle of a stream: the server's trouble, maybe passing. */
 			COUNT(c, server_errors, 1);
 			err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length, NULL,
 							NULL, errstr, size);
@@ -711,7 +736,7 @@ estreamer_error estreamer_client_run(estreamer_client *c, char *errstr, size_t s
 				       "no server: set option host");
 	cfg = (struct estreamer__tls_config){
 		c->host, c->port, c->pkcs12, c->password, c->cert, c->key, c->ca, c->priority,
-		c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
+		c->server_name, c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
 	};
 	err = estreamer__tls_credentials(&cfg, &cred, errstr, size);
 	if (err)
@@ -740,6 +765,12 @@ estreamer_error estreamer_client_run(estreamer_client *c, char *errstr, size_t s
 			break;
 		COUNT(c, errors, 1);
 		logf_(c, ESTREAMER_LOG_ERROR, "%s", errstr && size ? errstr : estreamer_strerror(err));
+		/* Certificates, names and refusals do not heal: end now, even after good sessions. */
+		if (estreamer_error_is_permanent(err)) {
+			logf_(c, ESTREAMER_LOG_ERROR, "not reconnecting: %s is permanent",
+			      estreamer_strerror(err));
+			goto out;
+		}
 		attempts = delivered ? 1 : attempts + 1;
 		if (!c->reconnect || (c->max_attempts >= 0 && attempts > c->max_attempts))
 			goto out;
