@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: " PROG " [-c FILE] --host HOST [--port PORT] (--pkcs12 FILE | --cert FILE --key FILE)\n"
 		"       [--password-file FILE] [--ca FILE] [--no-verify] [--tls-min 1.0|1.1|1.2|1.3]\n"
+		"       [--server-name NAME] [--no-verify-hostname]\n"
 		"       [--json FILE|-] [--pcap FILE] [--plugins DIR] [--bookmark FILE]\n"
 		"       [--start oldest|now|bookmark|TIME] [--flags FLAGS] [--event-types LIST]\n"
 		"       [-o KEY=VALUE]... [-v] [--list-options] [--help] [--version]\n"
@@ -46,6 +47,16 @@ static void usage(FILE *out)
 		"Streams events from a Firepower eStreamer server (mutual TLS, port 8302) and\n"
 		"writes each record as one JSON object per line (to stdout by default).\n"
 		"Counters are printed to stderr on SIGUSR1 and at exit; SIGINT/SIGTERM stop.\n"
+		"\n"
+		"The PKCS#12 (or PEM key) password: --password-file FILE, else the environment\n"
+		"(ESTREAMER_TLS_PASSWORD, or ESTREAMER_TLS_PASSWORD_FILE naming a file), else\n"
+		"tls.password or tls.password_file in the configuration file. -o tls.password=...\n"
+		"works but shows the password to every user of ps.\n"
+		"\n"
+		"Exit status: 0 stopped by a signal, 1 failed (gave up reconnecting, output\n"
+		"failed), 2 usage or configuration error, 3 an error no retry can fix\n"
+		"(credentials, server certificate not trusted or for another host, refused by\n"
+		"the server, unsafe plugins directory).\n"
 		"See estreamer-client(1).\n");
 }
 
@@ -207,7 +218,7 @@ static void list_options(void)
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_PKCS12, OPT_PASSWORD_FILE, OPT_CERT, OPT_KEY, OPT_CA,
 	OPT_NO_VERIFY, OPT_TLS_MIN, OPT_JSON, OPT_PCAP, OPT_PLUGINS, OPT_BOOKMARK, OPT_START,
-	OPT_FLAGS, OPT_EVENT_TYPES, OPT_LIST, OPT_VERSION,
+	OPT_FLAGS, OPT_EVENT_TYPES, OPT_LIST, OPT_VERSION, OPT_SERVER_NAME, OPT_NO_VERIFY_HOSTNAME,
 };
 
 static const struct option long_opts[] = {
@@ -220,6 +231,8 @@ static const struct option long_opts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
+	{ "server-name", required_argument, NULL, OPT_SERVER_NAME },
+	{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
 	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "pcap", required_argument, NULL, OPT_PCAP },
@@ -250,7 +263,36 @@ static const char *const option_keys[] = {
 	[OPT_START - 256] = "start",
 	[OPT_FLAGS - 256] = "flags",
 	[OPT_EVENT_TYPES - 256] = "event_types",
+	[OPT_SERVER_NAME - 256] = "tls.server_name",
 };
+
+/*
+ * Secrets from the environment rank between the command line (applied after)
+ * and the configuration file (applied before). They are removed from the
+ * environment so that plugins and anything they start do not inherit them.
+ */
+static int apply_environment(struct app *a)
+{
+	const char *file = getenv("ESTREAMER_TLS_PASSWORD_FILE");
+	const char *password = getenv("ESTREAMER_TLS_PASSWORD");
+	int rc = 0;
+
+	if (file && *file && set(a, "tls.password_file", file) != 0)
+		rc = -1;
+	if (rc == 0 && password && set(a, "tls.password", password) != 0)
+		rc = -1;
+	unsetenv("ESTREAMER_TLS_PASSWORD");
+	unsetenv("ESTREAMER_TLS_PASSWORD_FILE");
+	return rc;
+}
+
+/* Exit status of a run that ended by itself. */
+static int failure_status(estreamer_error rc)
+{
+	if (rc == ESTREAMER_ERR_INVALID_ARG || rc == ESTREAMER_ERR_UNKNOWN_OPTION)
+		return 2; /* a missing host, a bad priority string: usage */
+	return estreamer_error_is_permanent(rc) ? 3 : 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -273,6 +315,10 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (apply_environment(&a) != 0) {
+		status = 2;
+		goto out;
+	}
 	while ((opt = getopt_long(argc, argv, "c:o:vh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -286,6 +332,10 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			*eq = '\0';
+			if (!strcmp(optarg, "tls.password"))
+				fprintf(stderr, PROG ": warning: a password on the command line is "
+						"visible to other users; use --password-file or "
+						"ESTREAMER_TLS_PASSWORD\n");
 			if (set(&a, optarg, eq + 1) != 0) {
 				status = 2;
 				goto out;
@@ -306,6 +356,10 @@ int main(int argc, char **argv)
 			goto out;
 		case OPT_NO_VERIFY:
 			if (set(&a, "tls.verify", "false") != 0)
+				status = 2;
+			break;
+		case OPT_NO_VERIFY_HOSTNAME:
+			if (set(&a, "tls.verify_hostname", "false") != 0)
 				status = 2;
 			break;
 		case OPT_JSON:
@@ -386,8 +440,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	if (a.rc != ESTREAMER_OK) {
 		fprintf(stderr, PROG ": %s\n", a.err[0] ? a.err : estreamer_strerror(a.rc));
-		/* A missing host is a usage error; everything else a failure. */
-		status = a.rc == ESTREAMER_ERR_INVALID_ARG ? 2 : 1;
+		status = failure_status(a.rc);
 	}
 	if (a.output_failed) {
 		fprintf(stderr, PROG ": writing the output failed\n");
