@@ -41,6 +41,8 @@ struct estreamer_client {
 	void *record_user;
 	estreamer_log_cb log_cb;
 	void *log_user;
+	estreamer_flush_cb flush_cb;
+	void *flush_user;
 
 	int stop;
 	int wake[2];
@@ -347,6 +349,14 @@ void estreamer_client_set_record_callback(estreamer_client *c, estreamer_record_
 	c->record_user = user;
 }
 
+void estreamer_client_set_flush_callback(estreamer_client *c, estreamer_flush_cb cb, void *user)
+{
+	if (!c)
+		return;
+	c->flush_cb = cb;
+	c->flush_user = user;
+}
+
 void estreamer_client_set_log_callback(estreamer_client *c, estreamer_log_cb cb, void *user)
 {
 	if (!c)
@@ -464,20 +474,31 @@ static void bookmark_load(estreamer_client *c)
 	fclose(f);
 }
 
-static void bookmark_save(estreamer_client *c)
+/*
+ * Saves the bookmark once the application has made the records before it
+ * durable (flush callback); returns -1 when it could not, and the bookmark
+ * file keeps its older position.
+ */
+static int bookmark_save(estreamer_client *c)
 {
 	char tmp[4096];
 	FILE *f;
 	int ok;
 
 	if (!*c->bookmark_file || !c->bookmark)
-		return;
+		return 0;
+	if (c->flush_cb && c->flush_cb(c->flush_user) != 0) {
+		logf_(c, ESTREAMER_LOG_ERROR,
+		      "the outputs could not be flushed: bookmark %u not saved to %s", c->bookmark,
+		      c->bookmark_file);
+		return -1;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->bookmark_file) >= sizeof(tmp))
-		return;
+		return 0;
 	f = fopen(tmp, "w");
 	if (!f) {
 		logf_(c, ESTREAMER_LOG_ERROR, "bookmark %s: %s", tmp, strerror(errno));
-		return;
+		return 0;
 	}
 	ok = fprintf(f, "%u\n", c->bookmark) > 0;
 	for (size_t i = 0; ok && i < c->nseen; i++)
@@ -490,23 +511,39 @@ static void bookmark_save(estreamer_client *c)
 		logf_(c, ESTREAMER_LOG_ERROR, "bookmark %s: not saved", c->bookmark_file);
 		unlink(tmp);
 	}
+	return 0;
 }
 
 /* ---------------- delivery ---------------- */
 
+/*
+ * The bookmark moves only past records that were delivered: the record
+ * callback accepted them (a callback that stops the client has not taken its
+ * record) and every plugin was handed them.
+ */
 static int on_record(void *user, const estreamer_record *rec)
 {
 	estreamer_client *c = user;
-	int stop = 0;
+	int archived = rec->has_archival && rec->archival_timestamp != 0;
+	uint32_t ts = rec->archival_timestamp;
+	uint64_t h = archived ? fnv1a(rec->raw, rec->raw_len) : 0;
 
-	if (rec->has_archival && rec->archival_timestamp) {
-		uint32_t ts = rec->archival_timestamp;
-		uint64_t h = fnv1a(rec->raw, rec->raw_len);
+	if (archived && c->resuming && ts == c->bookmark && seen_has(c, h)) {
+		COUNT(c, duplicates, 1);
+		return 0;
+	}
+	if (c->record_cb) {
+		int stop = c->record_cb(c->record_user, rec);
 
-		if (c->resuming && ts == c->bookmark && seen_has(c, h)) {
-			COUNT(c, duplicates, 1);
-			return 0;
-		}
+		if (stop)
+			return stop;
+	}
+	if (c->plugins)
+		COUNT(c, plugin_errors, estreamer__plugin_host_dispatch(c->plugins, rec));
+	COUNT(c, records, 1);
+	if (!estreamer_record_type_name(rec->type))
+		COUNT(c, unknown_records, 1);
+	if (archived) {
 		if (ts > c->bookmark) {
 			__atomic_store_n(&c->bookmark, ts, __ATOMIC_RELAXED);
 			c->nseen = 0;
@@ -515,14 +552,7 @@ static int on_record(void *user, const estreamer_record *rec)
 		if (ts == c->bookmark)
 			seen_add(c, h);
 	}
-	if (c->record_cb)
-		stop = c->record_cb(c->record_user, rec);
-	if (c->plugins)
-		COUNT(c, plugin_errors, estreamer__plugin_host_dispatch(c->plugins, rec));
-	COUNT(c, records, 1);
-	if (!estreamer_record_type_name(rec->type))
-		COUNT(c, unknown_records, 1);
-	return stop;
+	return 0;
 }
 
 static void on_plugins_changed(void *user)
@@ -689,8 +719,12 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 				estreamer_client_stop(c);
 				err = ESTREAMER__STOPPED;
 			}
-			if (c->bookmark != before || c->nseen != seen_before)
-				bookmark_save(c);
+			if ((c->bookmark != before || c->nseen != seen_before) &&
+			    bookmark_save(c) != 0) {
+				/* Outputs failing: stop rather than acknowledge what may be lost. */
+				estreamer_client_stop(c);
+				err = ESTREAMER__STOPPED;
+			}
 			if (!err)
 				err = send_null(c, errstr, size);
 			break;

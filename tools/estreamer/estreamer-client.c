@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <estreamer/client.h>
 #include <estreamer/output.h>
@@ -171,6 +173,50 @@ static int on_record(void *user, const estreamer_record *rec)
 	return a->output_failed;
 }
 
+/* fsync where it means something: a file, not a pipe or a terminal. */
+static int sync_file(FILE *f)
+{
+	struct stat st;
+
+	if (fflush(f) != 0)
+		return -1;
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
+		return 0;
+	return fsync(fileno(f));
+}
+
+/* Before the bookmark advances: every record it covers must be on disk. */
+static int on_flush(void *user)
+{
+	struct app *a = user;
+
+	if (a->json && sync_file(a->json) != 0)
+		a->output_failed = 1;
+	if (a->pcap && estreamer_pcap_flush(a->pcap) != ESTREAMER_OK)
+		a->output_failed = 1;
+	return a->output_failed;
+}
+
+/*
+ * Opens the JSON file for appending. A line cut short by a crash is ended, so
+ * that the records written again after the restart stay one per line.
+ */
+static FILE *open_json(const char *path)
+{
+	FILE *f = fopen(path, "a+e");
+	int last;
+
+	if (!f)
+		return NULL;
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (fseeko(f, -1, SEEK_END) == 0 && (last = fgetc(f)) != EOF && last != '\n') {
+		fseeko(f, 0, SEEK_END);
+		fputc('\n', f);
+	}
+	fseeko(f, 0, SEEK_END);
+	return f;
+}
+
 static void on_log(void *user, estreamer_log_level level, const char *msg)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
@@ -299,6 +345,7 @@ int main(int argc, char **argv)
 	struct app a = { 0 };
 	const char *json_path = NULL, *pcap_path = NULL, *config = NULL;
 	int opt, status = 0, have_outputs = 0;
+	estreamer_error err;
 	sigset_t set_;
 	pthread_t th;
 
@@ -394,22 +441,25 @@ int main(int argc, char **argv)
 	if (!have_outputs || (json_path && !strcmp(json_path, "-"))) {
 		a.json = stdout;
 	} else if (json_path) {
-		a.json = fopen(json_path, "a");
+		a.json = open_json(json_path);
 		if (!a.json) {
 			fprintf(stderr, PROG ": %s: %s\n", json_path, strerror(errno));
 			status = 1;
 			goto out;
 		}
 	}
-	if (a.json)
+	if (a.json == stdout)
 		setvbuf(a.json, NULL, _IOLBF, 0);
-	if (pcap_path && estreamer_pcap_open(pcap_path, &a.pcap) != ESTREAMER_OK) {
-		fprintf(stderr, PROG ": %s: cannot create\n", pcap_path);
+	if (pcap_path && (err = estreamer_pcap_open(pcap_path, &a.pcap)) != ESTREAMER_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", pcap_path,
+			err == ESTREAMER_ERR_MALFORMED ? "exists and is not a libpcap file to append to"
+						       : strerror(errno));
 		status = 1;
 		goto out;
 	}
 	estreamer_client_set_record_callback(a.client, on_record, &a);
 	estreamer_client_set_log_callback(a.client, on_log, &a);
+	estreamer_client_set_flush_callback(a.client, on_flush, &a);
 
 	/* Signals are taken synchronously by this thread; the client runs in another. */
 	sigemptyset(&set_);
