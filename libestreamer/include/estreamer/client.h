@@ -105,10 +105,12 @@ ESTREAMER_EXPORT void estreamer_client_set_log_callback(estreamer_client *client
 
 /**
  * Connects, sends the requests and delivers records until
- * estreamer_client_stop() is called or a failure is final: credentials that
- * cannot be loaded, or more consecutive failed attempts than
- * "reconnect.max_attempts". Between attempts it waits with exponential
- * backoff and resumes from the bookmark.
+ * estreamer_client_stop() is called or a failure is final: an error no retry
+ * can fix (estreamer_error_is_permanent(): credentials, a server certificate
+ * not trusted or for another host, a refusal by the server, an unsafe plugins
+ * directory; on the first connection or any later one), or more consecutive
+ * transient failures than "reconnect.max_attempts". Between attempts it waits
+ * with exponential backoff and resumes from the bookmark.
  * @return ESTREAMER_OK after a stop; otherwise the last failure, described
  *         in @p errstr
  */
