@@ -27,8 +27,8 @@
 enum opt_kind { O_STR, O_BOOL, O_INT, O_CUSTOM };
 
 struct estreamer_client {
-	char *host, *port, *pkcs12, *password, *cert, *key, *ca, *priority, *start, *bookmark_file,
-		*plugins_dir;
+	char *host, *port, *pkcs12, *password, *cert, *key, *ca, *priority, *server_name, *start,
+		*bookmark_file, *plugins_dir;
 	int verify, verify_hostname, min_version;
 	int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
 	int reconnect, max_attempts, backoff_ms, backoff_max_ms, max_message_size, enrich;
@@ -41,6 +41,8 @@ struct estreamer_client {
 	void *record_user;
 	estreamer_log_cb log_cb;
 	void *log_user;
+	estreamer_flush_cb flush_cb;
+	void *flush_user;
 
 	int stop;
 	int wake[2];
@@ -84,8 +86,10 @@ static const struct option options[] = {
 	{ "tls.key", O_STR, OFF(key), "", "PEM client key (instead of tls.pkcs12)" },
 	{ "tls.ca", O_STR, OFF(ca), "", "PEM CA file to verify the server (default: the PKCS#12 CA)" },
 	{ "tls.verify", O_BOOL, OFF(verify), "true", "verify the server certificate" },
-	{ "tls.verify_hostname", O_BOOL, OFF(verify_hostname), "false",
-	  "also match the server certificate against the host name" },
+	{ "tls.verify_hostname", O_BOOL, OFF(verify_hostname), "true",
+	  "match the server certificate's names (SAN, else CN) against tls.server_name or host" },
+	{ "tls.server_name", O_STR, OFF(server_name), "",
+	  "name the server certificate must have, when it is not host (an address or an alias)" },
 	{ "tls.min_version", O_CUSTOM, 0, "1.2", "lowest TLS version: 1.0, 1.1, 1.2 or 1.3" },
 	{ "tls.priority", O_STR, OFF(priority), "", "GnuTLS priority string (overrides tls.min_version)" },
 	{ "connect.timeout_ms", O_INT, OFF(connect_timeout_ms), "10000", "TCP connect and TLS handshake timeout" },
@@ -345,6 +349,14 @@ void estreamer_client_set_record_callback(estreamer_client *c, estreamer_record_
 	c->record_user = user;
 }
 
+void estreamer_client_set_flush_callback(estreamer_client *c, estreamer_flush_cb cb, void *user)
+{
+	if (!c)
+		return;
+	c->flush_cb = cb;
+	c->flush_user = user;
+}
+
 void estreamer_client_set_log_callback(estreamer_client *c, estreamer_log_cb cb, void *user)
 {
 	if (!c)
@@ -462,20 +474,31 @@ static void bookmark_load(estreamer_client *c)
 	fclose(f);
 }
 
-static void bookmark_save(estreamer_client *c)
+/*
+ * Saves the bookmark once the application has made the records before it
+ * durable (flush callback); returns -1 when it could not, and the bookmark
+ * file keeps its older position.
+ */
+static int bookmark_save(estreamer_client *c)
 {
 	char tmp[4096];
 	FILE *f;
 	int ok;
 
 	if (!*c->bookmark_file || !c->bookmark)
-		return;
+		return 0;
+	if (c->flush_cb && c->flush_cb(c->flush_user) != 0) {
+		logf_(c, ESTREAMER_LOG_ERROR,
+		      "the outputs could not be flushed: bookmark %u not saved to %s", c->bookmark,
+		      c->bookmark_file);
+		return -1;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->bookmark_file) >= sizeof(tmp))
-		return;
+		return 0;
 	f = fopen(tmp, "w");
 	if (!f) {
 		logf_(c, ESTREAMER_LOG_ERROR, "bookmark %s: %s", tmp, strerror(errno));
-		return;
+		return 0;
 	}
 	ok = fprintf(f, "%u\n", c->bookmark) > 0;
 	for (size_t i = 0; ok && i < c->nseen; i++)
@@ -488,23 +511,39 @@ static void bookmark_save(estreamer_client *c)
 		logf_(c, ESTREAMER_LOG_ERROR, "bookmark %s: not saved", c->bookmark_file);
 		unlink(tmp);
 	}
+	return 0;
 }
 
 /* ---------------- delivery ---------------- */
 
+/*
+ * The bookmark moves only past records that were delivered: the record
+ * callback accepted them (a callback that stops the client has not taken its
+ * record) and every plugin was handed them.
+ */
 static int on_record(void *user, const estreamer_record *rec)
 {
 	estreamer_client *c = user;
-	int stop = 0;
+	int archived = rec->has_archival && rec->archival_timestamp != 0;
+	uint32_t ts = rec->archival_timestamp;
+	uint64_t h = archived ? fnv1a(rec->raw, rec->raw_len) : 0;
 
-	if (rec->has_archival && rec->archival_timestamp) {
-		uint32_t ts = rec->archival_timestamp;
-		uint64_t h = fnv1a(rec->raw, rec->raw_len);
+	if (archived && c->resuming && ts == c->bookmark && seen_has(c, h)) {
+		COUNT(c, duplicates, 1);
+		return 0;
+	}
+	if (c->record_cb) {
+		int stop = c->record_cb(c->record_user, rec);
 
-		if (c->resuming && ts == c->bookmark && seen_has(c, h)) {
-			COUNT(c, duplicates, 1);
-			return 0;
-		}
+		if (stop)
+			return stop;
+	}
+	if (c->plugins)
+		COUNT(c, plugin_errors, estreamer__plugin_host_dispatch(c->plugins, rec));
+	COUNT(c, records, 1);
+	if (!estreamer_record_type_name(rec->type))
+		COUNT(c, unknown_records, 1);
+	if (archived) {
 		if (ts > c->bookmark) {
 			__atomic_store_n(&c->bookmark, ts, __ATOMIC_RELAXED);
 			c->nseen = 0;
@@ -513,14 +552,7 @@ static int on_record(void *user, const estreamer_record *rec)
 		if (ts == c->bookmark)
 			seen_add(c, h);
 	}
-	if (c->record_cb)
-		stop = c->record_cb(c->record_user, rec);
-	if (c->plugins)
-		COUNT(c, plugin_errors, estreamer__plugin_host_dispatch(c->plugins, rec));
-	COUNT(c, records, 1);
-	if (!estreamer_record_type_name(rec->type))
-		COUNT(c, unknown_records, 1);
-	return stop;
+	return 0;
 }
 
 static void on_plugins_changed(void *user)
@@ -567,6 +599,25 @@ static estreamer_error read_message(estreamer_client *c, estreamer_header *h, in
 	return err;
 }
 
+/*
+ * An Error message in reply to the request, before any data: the server
+ * refuses what this client asks for, and would refuse it again.
+ */
+static estreamer_error request_refused(estreamer_client *c, const estreamer_header *h, char *errstr,
+				       size_t size)
+{
+	char text[512] = "";
+	estreamer_error err;
+
+	COUNT(c, server_errors, 1);
+	err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h->length, NULL, NULL, text,
+					sizeof(text));
+	if (err != ESTREAMER_ERR_SERVER)
+		return estreamer__fail(errstr, size, err, "%s", text);
+	return estreamer__fail(errstr, size, ESTREAMER_ERR_REFUSED,
+			       "the server refused the request: %s", text);
+}
+
 static estreamer_error send_null(estreamer_client *c, char *errstr, size_t size)
 {
 	uint8_t null[8];
@@ -611,11 +662,8 @@ static estreamer_error send_requests(estreamer_client *c, int *delivered, char *
 		*delivered = 1;
 		if (h.type == ESTREAMER_MSG_STREAMING_INFO)
 			break;
-		if (h.type == ESTREAMER_MSG_ERROR) {
-			COUNT(c, server_errors, 1);
-			return estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length, NULL,
-							 NULL, errstr, size);
-		}
+		if (h.type == ESTREAMER_MSG_ERROR)
+			return request_refused(c, &h, errstr, size);
 		if (h.type != ESTREAMER_MSG_NULL)
 			return estreamer__fail(errstr, size, ESTREAMER_ERR_PROTOCOL,
 					       "expected Streaming Information, got message type %u",
@@ -637,10 +685,11 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 {
 	struct estreamer__tls_config cfg = {
 		c->host, c->port, c->pkcs12, c->password, c->cert, c->key, c->ca, c->priority,
-		c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
+		c->server_name, c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
 	};
 	estreamer_error err;
 	estreamer_header h;
+	int got_data = 0;
 
 	err = estreamer__tls_open(&c->conn, &cfg, cred, c->wake[0], errstr, size);
 	if (err)
@@ -663,18 +712,28 @@ static estreamer_error session(estreamer_client *c, gnutls_certificate_credentia
 		case ESTREAMER_MSG_BUNDLE:
 			if (h.type == ESTREAMER_MSG_BUNDLE)
 				COUNT(c, bundles, 1);
+			got_data = 1;
 			err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length,
 							on_record, c, errstr, size);
 			if (err == ESTREAMER_ERR_ABORTED) {
 				estreamer_client_stop(c);
 				err = ESTREAMER__STOPPED;
 			}
-			if (c->bookmark != before || c->nseen != seen_before)
-				bookmark_save(c);
+			if ((c->bookmark != before || c->nseen != seen_before) &&
+			    bookmark_save(c) != 0) {
+				/* Outputs failing: stop rather than acknowledge what may be lost. */
+				estreamer_client_stop(c);
+				err = ESTREAMER__STOPPED;
+			}
 			if (!err)
 				err = send_null(c, errstr, size);
 			break;
 		case ESTREAMER_MSG_ERROR:
+			if (!got_data) {
+				err = request_refused(c, &h, errstr, size);
+				break;
+			}
+			/* In the middle of a stream: the server's trouble, maybe passing. */
 			COUNT(c, server_errors, 1);
 			err = estreamer_decoder_message(c->dec, c->buf, 8 + (size_t)h.length, NULL,
 							NULL, errstr, size);
@@ -711,7 +770,7 @@ estreamer_error estreamer_client_run(estreamer_client *c, char *errstr, size_t s
 				       "no server: set option host");
 	cfg = (struct estreamer__tls_config){
 		c->host, c->port, c->pkcs12, c->password, c->cert, c->key, c->ca, c->priority,
-		c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
+		c->server_name, c->verify, c->verify_hostname, c->min_version, c->connect_timeout_ms,
 	};
 	err = estreamer__tls_credentials(&cfg, &cred, errstr, size);
 	if (err)
@@ -740,6 +799,12 @@ estreamer_error estreamer_client_run(estreamer_client *c, char *errstr, size_t s
 			break;
 		COUNT(c, errors, 1);
 		logf_(c, ESTREAMER_LOG_ERROR, "%s", errstr && size ? errstr : estreamer_strerror(err));
+		/* Certificates, names and refusals do not heal: end now, even after good sessions. */
+		if (estreamer_error_is_permanent(err)) {
+			logf_(c, ESTREAMER_LOG_ERROR, "not reconnecting: %s is permanent",
+			      estreamer_strerror(err));
+			goto out;
+		}
 		attempts = delivered ? 1 : attempts + 1;
 		if (!c->reconnect || (c->max_attempts >= 0 && attempts > c->max_attempts))
 			goto out;

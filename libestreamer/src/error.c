@@ -4,31 +4,43 @@
 
 #include "estreamer-private.h"
 
-static const char *const error_texts[] = {
-	[ESTREAMER_OK] = "success",
-	[ESTREAMER_ERR_INVALID_ARG] = "invalid argument",
-	[ESTREAMER_ERR_NOMEM] = "out of memory",
-	[ESTREAMER_ERR_TRUNCATED] = "truncated input",
-	[ESTREAMER_ERR_MALFORMED] = "malformed input",
-	[ESTREAMER_ERR_UNKNOWN_OPTION] = "unknown option",
-	[ESTREAMER_ERR_IO] = "input/output error",
-	[ESTREAMER_ERR_CREDENTIALS] = "client credentials unusable",
-	[ESTREAMER_ERR_CONNECT] = "connection failed",
-	[ESTREAMER_ERR_TLS] = "TLS failure",
-	[ESTREAMER_ERR_VERIFY] = "server certificate not trusted",
-	[ESTREAMER_ERR_SERVER] = "the server reported an error",
-	[ESTREAMER_ERR_CLOSED] = "connection closed by the server",
-	[ESTREAMER_ERR_TIMEOUT] = "timed out",
-	[ESTREAMER_ERR_PLUGIN] = "plugin error",
-	[ESTREAMER_ERR_ABORTED] = "stopped by a callback",
-	[ESTREAMER_ERR_PROTOCOL] = "protocol violation",
+static const struct {
+	const char *text;
+	int permanent; /* a retry cannot fix it */
+} errors[] = {
+	[ESTREAMER_OK] = { "success", 0 },
+	[ESTREAMER_ERR_INVALID_ARG] = { "invalid argument", 1 },
+	[ESTREAMER_ERR_NOMEM] = { "out of memory", 0 },
+	[ESTREAMER_ERR_TRUNCATED] = { "truncated input", 0 },
+	[ESTREAMER_ERR_MALFORMED] = { "malformed input", 0 },
+	[ESTREAMER_ERR_UNKNOWN_OPTION] = { "unknown option", 1 },
+	[ESTREAMER_ERR_IO] = { "input/output error", 0 },
+	[ESTREAMER_ERR_CREDENTIALS] = { "client credentials unusable", 1 },
+	[ESTREAMER_ERR_CONNECT] = { "connection failed", 0 },
+	[ESTREAMER_ERR_TLS] = { "TLS failure", 0 },
+	[ESTREAMER_ERR_VERIFY] = { "server certificate not trusted", 1 },
+	[ESTREAMER_ERR_SERVER] = { "the server reported an error", 0 },
+	[ESTREAMER_ERR_CLOSED] = { "connection closed by the server", 0 },
+	[ESTREAMER_ERR_TIMEOUT] = { "timed out", 0 },
+	[ESTREAMER_ERR_PLUGIN] = { "plugin error", 1 },
+	[ESTREAMER_ERR_ABORTED] = { "stopped by a callback", 0 },
+	[ESTREAMER_ERR_PROTOCOL] = { "protocol violation", 0 },
+	[ESTREAMER_ERR_HOSTNAME] = { "server certificate is for another host", 1 },
+	[ESTREAMER_ERR_REFUSED] = { "the server refused this client", 1 },
 };
+
+#define N_ERRORS (sizeof(errors) / sizeof(errors[0]))
 
 const char *estreamer_strerror(estreamer_error err)
 {
-	if ((size_t)err >= sizeof(error_texts) / sizeof(error_texts[0]) || !error_texts[err])
+	if ((size_t)err >= N_ERRORS || !errors[err].text)
 		return "unknown error";
-	return error_texts[err];
+	return errors[err].text;
+}
+
+int estreamer_error_is_permanent(estreamer_error err)
+{
+	return (size_t)err < N_ERRORS && errors[err].permanent;
 }
 
 const char *estreamer_version_string(void)

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <estreamer/output.h>
 
@@ -49,21 +51,72 @@ static int pcap_header(estreamer_pcap *p, uint32_t linktype)
 	return fwrite(&h, sizeof(h), 1, p->f) == 1 ? 0 : -1;
 }
 
+/*
+ * Checks an existing file before appending to it: it must be a libpcap file
+ * in this machine's byte order. A record cut short by a crash is cut off, so
+ * what follows is readable. Leaves the position at the end.
+ */
+static estreamer_error pcap_resume(estreamer_pcap *p)
+{
+	struct stat st;
+	uint32_t g[6], h[4];
+	off_t off = 24;
+
+	if (fstat(fileno(p->f), &st) != 0)
+		return ESTREAMER_ERR_IO;
+	if (st.st_size < 24) {
+		/* Empty, or a header cut short: start again. */
+		return ftruncate(fileno(p->f), 0) == 0 ? ESTREAMER_OK : ESTREAMER_ERR_IO;
+	}
+	if (fseeko(p->f, 0, SEEK_SET) != 0 || fread(g, sizeof(g), 1, p->f) != 1)
+		return ESTREAMER_ERR_IO;
+	if (g[0] != 0xa1b2c3d4u)
+		return ESTREAMER_ERR_MALFORMED;
+	while (off + 16 <= st.st_size) {
+		if (fseeko(p->f, off, SEEK_SET) != 0 || fread(h, sizeof(h), 1, p->f) != 1)
+			return ESTREAMER_ERR_IO;
+		if (off + 16 + (off_t)h[2] > st.st_size)
+			break;
+		off += 16 + (off_t)h[2];
+	}
+	if (off != st.st_size && ftruncate(fileno(p->f), off) != 0)
+		return ESTREAMER_ERR_IO;
+	p->header_done = 1;
+	return fseeko(p->f, 0, SEEK_END) == 0 ? ESTREAMER_OK : ESTREAMER_ERR_IO;
+}
+
 estreamer_error estreamer_pcap_open(const char *path, estreamer_pcap **ret_pcap)
 {
 	estreamer_pcap *p;
+	estreamer_error err;
 
 	if (!path || !ret_pcap)
 		return ESTREAMER_ERR_INVALID_ARG;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ESTREAMER_ERR_NOMEM;
-	p->f = fopen(path, "wb");
+	/* Appending: a restart after a crash must not erase the packets already written. */
+	p->f = fopen(path, "a+be");
 	if (!p->f) {
 		free(p);
 		return ESTREAMER_ERR_IO;
 	}
+	err = pcap_resume(p);
+	if (err) {
+		fclose(p->f);
+		free(p);
+		return err;
+	}
 	*ret_pcap = p;
+	return ESTREAMER_OK;
+}
+
+estreamer_error estreamer_pcap_flush(estreamer_pcap *pcap)
+{
+	if (!pcap)
+		return ESTREAMER_ERR_INVALID_ARG;
+	if (fflush(pcap->f) != 0 || fsync(fileno(pcap->f)) != 0)
+		return ESTREAMER_ERR_IO;
 	return ESTREAMER_OK;
 }
 

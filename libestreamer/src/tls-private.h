@@ -15,6 +15,7 @@
 struct estreamer__tls_config {
 	const char *host, *port;
 	const char *pkcs12, *password, *cert, *key, *ca, *priority;
+	const char *server_name; /* expected in the certificate; "" or NULL: host */
 	int verify, verify_hostname, min_version, connect_timeout_ms;
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* TCP connection and GnuTLS session with mutual authentication. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -235,13 +236,123 @@ static const char *priority_for(const struct estreamer__tls_config *cfg)
 	}
 }
 
-static estreamer_error handshake_error(gnutls_session_t s, int ret, const char *host,
-				       const char *port, char *errstr, size_t size)
+/*
+ * Alerts by which a server refuses this client (its certificate, or the TLS
+ * parameters it offers): retrying with the same configuration cannot succeed.
+ */
+static int alert_is_refusal(gnutls_alert_description_t a)
 {
+	static const gnutls_alert_description_t refusals[] = {
+		GNUTLS_A_HANDSHAKE_FAILURE, GNUTLS_A_BAD_CERTIFICATE,
+		GNUTLS_A_UNSUPPORTED_CERTIFICATE, GNUTLS_A_CERTIFICATE_REVOKED,
+		GNUTLS_A_CERTIFICATE_EXPIRED, GNUTLS_A_CERTIFICATE_UNKNOWN,
+		GNUTLS_A_UNKNOWN_CA, GNUTLS_A_ACCESS_DENIED,
+		GNUTLS_A_PROTOCOL_VERSION, GNUTLS_A_INSUFFICIENT_SECURITY,
+		GNUTLS_A_CERTIFICATE_REQUIRED,
+	};
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (a == refusals[i])
+			return 1;
+	return 0;
+}
+
+static estreamer_error alert_error(gnutls_session_t s, const char *what, char *errstr,
+				   size_t size)
+{
+	gnutls_alert_description_t a = gnutls_alert_get(s);
+
+	if (alert_is_refusal(a))
+		return estreamer__fail(errstr, size, ESTREAMER_ERR_REFUSED,
+				       "%s: the server refused this client (alert: %s); check the "
+				       "client certificate and its registration on the server",
+				       what, gnutls_alert_get_name(a));
+	return estreamer__fail(errstr, size, ESTREAMER_ERR_TLS, "%s: the server refused (alert: %s)",
+			       what, gnutls_alert_get_name(a));
+}
+
+static void append(char *out, size_t size, const char *kind, const char *name)
+{
+	size_t len = strlen(out);
+
+	if (len < size)
+		snprintf(out + len, size - len, "%s%s:%s", len ? ", " : "", kind, name);
+}
+
+/* The names a certificate answers to under RFC 6125: its DNS and IP SANs, else its CN. */
+static void peer_names(gnutls_session_t s, char *out, size_t size)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned n = 0;
+
+	snprintf(out, size, "no names");
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	out[0] = '\0';
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+		for (unsigned i = 0;; i++) {
+			char name[256], text[INET6_ADDRSTRLEN];
+			size_t len = sizeof(name) - 1;
+			unsigned critical;
+			int type = gnutls_x509_crt_get_subject_alt_name(crt, i, name, &len,
+									&critical);
+
+			if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
+				continue;
+			if (type < 0)
+				break;
+			if (type == GNUTLS_SAN_DNSNAME) {
+				name[len] = '\0';
+				append(out, size, "DNS", name);
+			} else if (type == GNUTLS_SAN_IPADDRESS &&
+				   inet_ntop(len == 4 ? AF_INET : AF_INET6, name, text, sizeof(text))) {
+				append(out, size, "IP", text);
+			}
+		}
+		if (!out[0]) {
+			char cn[256];
+			size_t len = sizeof(cn);
+
+			if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn,
+							  &len) == 0)
+				append(out, size, "CN", cn);
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
+	if (!out[0])
+		snprintf(out, size, "no names");
+}
+
+static const char *expected_name(const struct estreamer__tls_config *cfg)
+{
+	return cfg->server_name && *cfg->server_name ? cfg->server_name : cfg->host;
+}
+
+static estreamer_error handshake_error(gnutls_session_t s, int ret,
+				       const struct estreamer__tls_config *cfg, char *errstr,
+				       size_t size)
+{
+	const char *host = cfg->host, *port = cfg->port;
+
 	if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR || ret == GNUTLS_E_CERTIFICATE_ERROR) {
 		gnutls_datum_t out = { NULL, 0 };
 		unsigned status = gnutls_session_get_verify_cert_status(s);
 
+		/* Trusted, but for another host: say which names it has and which was expected. */
+		if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) &&
+		    !(status & ~(GNUTLS_CERT_INVALID | GNUTLS_CERT_UNEXPECTED_OWNER))) {
+			char names[512];
+
+			peer_names(s, names, sizeof(names));
+			return estreamer__fail(errstr, size, ESTREAMER_ERR_HOSTNAME,
+					       "server %s:%s certificate is for another host: "
+					       "expected \"%s\", the certificate names %s (set "
+					       "tls.server_name to the name it should have, or "
+					       "tls.verify_hostname=false)",
+					       host, port, expected_name(cfg), names);
+		}
 		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0);
 		estreamer__fail(errstr, size, ESTREAMER_ERR_VERIFY,
 				"server %s:%s certificate not trusted: %s", host, port,
@@ -249,10 +360,12 @@ static estreamer_error handshake_error(gnutls_session_t s, int ret, const char *
 		gnutls_free(out.data);
 		return ESTREAMER_ERR_VERIFY;
 	}
-	if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
-		return estreamer__fail(errstr, size, ESTREAMER_ERR_TLS,
-				       "TLS handshake with %s:%s: the server refused (alert: %s)",
-				       host, port, gnutls_alert_get_name(gnutls_alert_get(s)));
+	if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "TLS handshake with %s:%s", host, port);
+		return alert_error(s, what, errstr, size);
+	}
 	/* An FMC that rejects the client certificate just closes the connection. */
 	if (ret == GNUTLS_E_PULL_ERROR || ret == GNUTLS_E_PUSH_ERROR ||
 	    ret == GNUTLS_E_PREMATURE_TERMINATION)
@@ -279,7 +392,7 @@ estreamer_error estreamer__tls_open(struct estreamer__conn *conn,
 			  size);
 	if (err)
 		return err;
-	if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) {
+	if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		err = ESTREAMER_ERR_NOMEM;
 		goto fail;
 	}
@@ -291,8 +404,10 @@ estreamer_error estreamer__tls_open(struct estreamer__conn *conn,
 		goto fail;
 	}
 	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+	/* GnuTLS matches IP addresses against iPAddress SANs, names against dNSName SANs,
+	 * and reads the CN only when the certificate has neither (RFC 6125). */
 	if (cfg->verify)
-		gnutls_session_set_verify_cert(s, cfg->verify_hostname ? cfg->host : NULL, 0);
+		gnutls_session_set_verify_cert(s, cfg->verify_hostname ? expected_name(cfg) : NULL, 0);
 	gnutls_transport_set_int(s, fd);
 	deadline = estreamer__now_ms() + cfg->connect_timeout_ms;
 	while ((ret = gnutls_handshake(s)) < 0) {
@@ -300,7 +415,7 @@ estreamer_error estreamer__tls_open(struct estreamer__conn *conn,
 		int w;
 
 		if (gnutls_error_is_fatal(ret)) {
-			err = handshake_error(s, ret, cfg->host, cfg->port, errstr, size);
+			err = handshake_error(s, ret, cfg, errstr, size);
 			goto fail;
 		}
 		if (left <= 0) {
@@ -387,10 +502,9 @@ estreamer_error estreamer__tls_read(struct estreamer__conn *conn, uint8_t *buf, 
 		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION || n == GNUTLS_E_PULL_ERROR)
 			return estreamer__fail(errstr, size, ESTREAMER_ERR_CLOSED,
 					       "the server closed the connection");
+		/* TLS 1.3: a refused client certificate shows as an alert on the first read. */
 		if (n == GNUTLS_E_FATAL_ALERT_RECEIVED)
-			return estreamer__fail(errstr, size, ESTREAMER_ERR_TLS,
-					       "the server refused the session (alert: %s)",
-					       gnutls_alert_get_name(gnutls_alert_get(conn->session)));
+			return alert_error(conn->session, "session", errstr, size);
 		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED && gnutls_error_is_fatal((int)n))
 			return estreamer__fail(errstr, size, ESTREAMER_ERR_TLS, "receive: %s",
 					       gnutls_strerror((int)n));

@@ -2,7 +2,10 @@
 /*
  * Test plugin: appends a line per event to the file named by
  * ESTREAMER_TEST_PLUGIN_LOG ("init", "record TYPE EVENTID", "fini"), so the
- * test can count what the plugin saw while it was loaded.
+ * test can count what the plugin saw while it was loaded. Its constructor,
+ * which runs inside dlopen() before any check of the descriptor, creates the
+ * file named by ESTREAMER_TEST_PLUGIN_MARKER: a test asserting that file is
+ * absent proves the plugin's code never ran.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,17 @@ static void note(const char *what, const estreamer_record *rec)
 		fprintf(f, "%s\n", what);
 	}
 	fclose(f);
+}
+
+__attribute__((constructor)) static void count_constructor(void)
+{
+	const char *path = getenv("ESTREAMER_TEST_PLUGIN_MARKER");
+	FILE *f;
+
+	if (path && *path && (f = fopen(path, "a"))) {
+		fputs("constructor ran\n", f);
+		fclose(f);
+	}
 }
 
 static int count_init(void **ret_state)

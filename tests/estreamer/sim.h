@@ -37,6 +37,7 @@ struct sim {
 	/* set before sim_start */
 	const char *dir;          /* PKI directory */
 	const char *priority;     /* server priority string, NULL: NORMAL */
+	const char *cert_name;    /* server certificate: DIR/NAME.pem and .key; NULL: "server" */
 	struct buf *records;      /* complete records, each with its archival timestamp */
 	uint32_t *record_ts;
 	size_t nrecords;
@@ -207,7 +208,7 @@ static inline void *sim_main(void *arg)
 		fd = accept(sim->lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK);
+		gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 		if (sim->priority)
 			gnutls_priority_set_direct(s, sim->priority, NULL);
 		else
@@ -222,6 +223,13 @@ static inline void *sim_main(void *arg)
 			if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
 				sim_io_wait(fd, gnutls_record_get_direction(s) ? POLLOUT : POLLIN, 1000);
 		} while (ret < 0 && !gnutls_error_is_fatal(ret) && sim->running);
+		/* Like an OpenSSL server, say why: no client certificate (RFC 8446 4.4.2.4), or
+		 * one the CA did not issue. */
+		if (ret == GNUTLS_E_NO_CERTIFICATE_FOUND || ret == GNUTLS_E_CERTIFICATE_REQUIRED)
+			gnutls_alert_send(s, GNUTLS_AL_FATAL, GNUTLS_A_CERTIFICATE_REQUIRED);
+		else if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+			 ret == GNUTLS_E_CERTIFICATE_ERROR)
+			gnutls_alert_send(s, GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
 		pthread_mutex_lock(&sim->mu);
 		index = sim->nconn < SIM_MAX_CONN ? sim->nconn++ : -1;
 		if (ret < 0)
@@ -242,8 +250,10 @@ static inline int sim_start(struct sim *sim)
 	char cert[4096], key[4096], ca[4096];
 	int one = 1;
 
-	snprintf(cert, sizeof(cert), "%s/server.pem", sim->dir);
-	snprintf(key, sizeof(key), "%s/server.key", sim->dir);
+	const char *name = sim->cert_name ? sim->cert_name : "server";
+
+	snprintf(cert, sizeof(cert), "%s/%s.pem", sim->dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", sim->dir, name);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", sim->dir);
 	if (gnutls_certificate_allocate_credentials(&sim->cred) < 0 ||
 	    gnutls_certificate_set_x509_key_file(sim->cred, cert, key, GNUTLS_X509_FMT_PEM) < 0 ||

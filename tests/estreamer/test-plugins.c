@@ -29,6 +29,9 @@ static int copy_file(const char *from, const char *to)
 		if (write(out, buf, (size_t)n) != n)
 			n = -1;
 	close(in);
+	/* Whatever the umask: a group-writable plugin would be refused. */
+	if (fchmod(out, 0755) != 0)
+		n = -1;
 	return close(out) == 0 && n == 0 ? 0 : -1;
 }
 
@@ -70,6 +73,7 @@ START_TEST(test_plugin_added_and_removed_while_streaming)
 	snprintf(dir, sizeof(dir), "%s/plugins", pki);
 	snprintf(log, sizeof(log), "%s/plugin.log", pki);
 	mkdir(dir, 0755);
+	chmod(dir, 0755);
 	unlink(log);
 	setenv("ESTREAMER_TEST_PLUGIN_LOG", log, 1);
 
@@ -260,6 +264,72 @@ json:
 }
 END_TEST
 
+static void write_packets(const char *path, uint32_t first, int n)
+{
+	estreamer_decoder *d = estreamer_decoder_new();
+	struct pcap_ctx p;
+	struct buf body = { 0 }, rec = { 0 }, msg = { 0 };
+
+	ck_assert_int_eq(estreamer_pcap_open(path, &p.pcap), ESTREAMER_OK);
+	p.json = fopen("/dev/null", "w");
+	for (int i = 0; i < n; i++) {
+		body_packet(&body, first + (uint32_t)i, 1700000000, first + (uint32_t)i, 10);
+		b_record(&rec, 2, 1, 1700000000, &body);
+		b_event_data(&msg, &rec);
+		ck_assert_int_eq(estreamer_decoder_message(d, msg.p, msg.len, write_outputs, &p,
+							   NULL, 0),
+				 ESTREAMER_OK);
+		b_free(&body);
+		b_free(&rec);
+		b_free(&msg);
+	}
+	ck_assert_int_eq(estreamer_pcap_flush(p.pcap), ESTREAMER_OK);
+	ck_assert_int_eq(estreamer_pcap_close(p.pcap), ESTREAMER_OK);
+	fclose(p.json);
+	estreamer_decoder_free(d);
+}
+
+START_TEST(test_pcap_appends_after_a_crash)
+{
+	char path[300];
+	estreamer_pcap *pcap;
+	uint32_t g[6], h[4], usec[8];
+	uint8_t data[128];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/append.pcap", pki);
+	unlink(path);
+	write_packets(path, 0, 2);
+	/* A crash in the middle of a record: half a header and nothing more. */
+	f = fopen(path, "ab");
+	fwrite("\x01\x02\x03\x04\x05\x06\x07", 7, 1, f);
+	fclose(f);
+	write_packets(path, 2, 2);
+	f = fopen(path, "rb");
+	ck_assert_int_eq(fread(g, sizeof(g), 1, f), 1);
+	ck_assert_uint_eq(g[0], 0xa1b2c3d4u);
+	while (fread(h, sizeof(h), 1, f) == 1) {
+		ck_assert_uint_le(h[2], sizeof(data));
+		ck_assert_int_eq(fread(data, h[2], 1, f), 1);
+		usec[n++] = h[1];
+	}
+	fclose(f);
+	ck_assert_int_eq(n, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(usec[i], (uint32_t)i);
+
+	/* A file that is not libpcap is neither appended to nor truncated. */
+	f = fopen(path, "w");
+	fputs("not a capture, but someone's notes\n", f);
+	fclose(f);
+	ck_assert_int_eq(estreamer_pcap_open(path, &pcap), ESTREAMER_ERR_MALFORMED);
+	f = fopen(path, "r");
+	ck_assert_int_eq(fread(data, 1, sizeof(data), f), 35);
+	fclose(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("estreamer-plugins");
@@ -269,6 +339,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_plugin_added_and_removed_while_streaming);
 	tcase_add_test(tc, test_bad_plugin_refused);
 	tcase_add_test(tc, test_pcap_read_back_by_tcpdump);
+	tcase_add_test(tc, test_pcap_appends_after_a_crash);
 	suite_add_tcase(s, tc);
 	return s;
 }

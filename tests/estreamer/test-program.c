@@ -195,13 +195,13 @@ START_TEST(test_program_usage_errors)
 		ck_assert(file_contains(err, "unknown flag \"teleport\""));
 	}
 	{
-		/* A wrong password is reported, and the program ends. */
+		/* A wrong password is reported, and the program ends with the permanent status. */
 		char p12[300];
 		char *argv[] = { prog, "--host", "127.0.0.1", "--pkcs12", p12, "-o",
 				 "tls.password=nope", NULL };
 
 		snprintf(p12, sizeof(p12), "%s/client.p12", pki);
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 1);
+		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 3);
 		ck_assert(file_contains(err, "wrong password"));
 	}
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <estreamer/client.h>
 #include <estreamer/output.h>
@@ -39,6 +41,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: " PROG " [-c FILE] --host HOST [--port PORT] (--pkcs12 FILE | --cert FILE --key FILE)\n"
 		"       [--password-file FILE] [--ca FILE] [--no-verify] [--tls-min 1.0|1.1|1.2|1.3]\n"
+		"       [--server-name NAME] [--no-verify-hostname]\n"
 		"       [--json FILE|-] [--pcap FILE] [--plugins DIR] [--bookmark FILE]\n"
 		"       [--start oldest|now|bookmark|TIME] [--flags FLAGS] [--event-types LIST]\n"
 		"       [-o KEY=VALUE]... [-v] [--list-options] [--help] [--version]\n"
@@ -46,6 +49,16 @@ static void usage(FILE *out)
 		"Streams events from a Firepower eStreamer server (mutual TLS, port 8302) and\n"
 		"writes each record as one JSON object per line (to stdout by default).\n"
 		"Counters are printed to stderr on SIGUSR1 and at exit; SIGINT/SIGTERM stop.\n"
+		"\n"
+		"The PKCS#12 (or PEM key) password: --password-file FILE, else the environment\n"
+		"(ESTREAMER_TLS_PASSWORD, or ESTREAMER_TLS_PASSWORD_FILE naming a file), else\n"
+		"tls.password or tls.password_file in the configuration file. -o tls.password=...\n"
+		"works but shows the password to every user of ps.\n"
+		"\n"
+		"Exit status: 0 stopped by a signal, 1 failed (gave up reconnecting, output\n"
+		"failed), 2 usage or configuration error, 3 an error no retry can fix\n"
+		"(credentials, server certificate not trusted or for another host, refused by\n"
+		"the server, unsafe plugins directory).\n"
 		"See estreamer-client(1).\n");
 }
 
@@ -160,6 +173,50 @@ static int on_record(void *user, const estreamer_record *rec)
 	return a->output_failed;
 }
 
+/* fsync where it means something: a file, not a pipe or a terminal. */
+static int sync_file(FILE *f)
+{
+	struct stat st;
+
+	if (fflush(f) != 0)
+		return -1;
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
+		return 0;
+	return fsync(fileno(f));
+}
+
+/* Before the bookmark advances: every record it covers must be on disk. */
+static int on_flush(void *user)
+{
+	struct app *a = user;
+
+	if (a->json && sync_file(a->json) != 0)
+		a->output_failed = 1;
+	if (a->pcap && estreamer_pcap_flush(a->pcap) != ESTREAMER_OK)
+		a->output_failed = 1;
+	return a->output_failed;
+}
+
+/*
+ * Opens the JSON file for appending. A line cut short by a crash is ended, so
+ * that the records written again after the restart stay one per line.
+ */
+static FILE *open_json(const char *path)
+{
+	FILE *f = fopen(path, "a+e");
+	int last;
+
+	if (!f)
+		return NULL;
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (fseeko(f, -1, SEEK_END) == 0 && (last = fgetc(f)) != EOF && last != '\n') {
+		fseeko(f, 0, SEEK_END);
+		fputc('\n', f);
+	}
+	fseeko(f, 0, SEEK_END);
+	return f;
+}
+
 static void on_log(void *user, estreamer_log_level level, const char *msg)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
@@ -207,7 +264,7 @@ static void list_options(void)
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_PKCS12, OPT_PASSWORD_FILE, OPT_CERT, OPT_KEY, OPT_CA,
 	OPT_NO_VERIFY, OPT_TLS_MIN, OPT_JSON, OPT_PCAP, OPT_PLUGINS, OPT_BOOKMARK, OPT_START,
-	OPT_FLAGS, OPT_EVENT_TYPES, OPT_LIST, OPT_VERSION,
+	OPT_FLAGS, OPT_EVENT_TYPES, OPT_LIST, OPT_VERSION, OPT_SERVER_NAME, OPT_NO_VERIFY_HOSTNAME,
 };
 
 static const struct option long_opts[] = {
@@ -220,6 +277,8 @@ static const struct option long_opts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
+	{ "server-name", required_argument, NULL, OPT_SERVER_NAME },
+	{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
 	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "pcap", required_argument, NULL, OPT_PCAP },
@@ -250,13 +309,43 @@ static const char *const option_keys[] = {
 	[OPT_START - 256] = "start",
 	[OPT_FLAGS - 256] = "flags",
 	[OPT_EVENT_TYPES - 256] = "event_types",
+	[OPT_SERVER_NAME - 256] = "tls.server_name",
 };
+
+/*
+ * Secrets from the environment rank between the command line (applied after)
+ * and the configuration file (applied before). They are removed from the
+ * environment so that plugins and anything they start do not inherit them.
+ */
+static int apply_environment(struct app *a)
+{
+	const char *file = getenv("ESTREAMER_TLS_PASSWORD_FILE");
+	const char *password = getenv("ESTREAMER_TLS_PASSWORD");
+	int rc = 0;
+
+	if (file && *file && set(a, "tls.password_file", file) != 0)
+		rc = -1;
+	if (rc == 0 && password && set(a, "tls.password", password) != 0)
+		rc = -1;
+	unsetenv("ESTREAMER_TLS_PASSWORD");
+	unsetenv("ESTREAMER_TLS_PASSWORD_FILE");
+	return rc;
+}
+
+/* Exit status of a run that ended by itself. */
+static int failure_status(estreamer_error rc)
+{
+	if (rc == ESTREAMER_ERR_INVALID_ARG || rc == ESTREAMER_ERR_UNKNOWN_OPTION)
+		return 2; /* a missing host, a bad priority string: usage */
+	return estreamer_error_is_permanent(rc) ? 3 : 1;
+}
 
 int main(int argc, char **argv)
 {
 	struct app a = { 0 };
 	const char *json_path = NULL, *pcap_path = NULL, *config = NULL;
 	int opt, status = 0, have_outputs = 0;
+	estreamer_error err;
 	sigset_t set_;
 	pthread_t th;
 
@@ -273,6 +362,10 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (apply_environment(&a) != 0) {
+		status = 2;
+		goto out;
+	}
 	while ((opt = getopt_long(argc, argv, "c:o:vh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -286,6 +379,10 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			*eq = '\0';
+			if (!strcmp(optarg, "tls.password"))
+				fprintf(stderr, PROG ": warning: a password on the command line is "
+						"visible to other users; use --password-file or "
+						"ESTREAMER_TLS_PASSWORD\n");
 			if (set(&a, optarg, eq + 1) != 0) {
 				status = 2;
 				goto out;
@@ -306,6 +403,10 @@ int main(int argc, char **argv)
 			goto out;
 		case OPT_NO_VERIFY:
 			if (set(&a, "tls.verify", "false") != 0)
+				status = 2;
+			break;
+		case OPT_NO_VERIFY_HOSTNAME:
+			if (set(&a, "tls.verify_hostname", "false") != 0)
 				status = 2;
 			break;
 		case OPT_JSON:
@@ -340,22 +441,25 @@ int main(int argc, char **argv)
 	if (!have_outputs || (json_path && !strcmp(json_path, "-"))) {
 		a.json = stdout;
 	} else if (json_path) {
-		a.json = fopen(json_path, "a");
+		a.json = open_json(json_path);
 		if (!a.json) {
 			fprintf(stderr, PROG ": %s: %s\n", json_path, strerror(errno));
 			status = 1;
 			goto out;
 		}
 	}
-	if (a.json)
+	if (a.json == stdout)
 		setvbuf(a.json, NULL, _IOLBF, 0);
-	if (pcap_path && estreamer_pcap_open(pcap_path, &a.pcap) != ESTREAMER_OK) {
-		fprintf(stderr, PROG ": %s: cannot create\n", pcap_path);
+	if (pcap_path && (err = estreamer_pcap_open(pcap_path, &a.pcap)) != ESTREAMER_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", pcap_path,
+			err == ESTREAMER_ERR_MALFORMED ? "exists and is not a libpcap file to append to"
+						       : strerror(errno));
 		status = 1;
 		goto out;
 	}
 	estreamer_client_set_record_callback(a.client, on_record, &a);
 	estreamer_client_set_log_callback(a.client, on_log, &a);
+	estreamer_client_set_flush_callback(a.client, on_flush, &a);
 
 	/* Signals are taken synchronously by this thread; the client runs in another. */
 	sigemptyset(&set_);
@@ -386,8 +490,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	if (a.rc != ESTREAMER_OK) {
 		fprintf(stderr, PROG ": %s\n", a.err[0] ? a.err : estreamer_strerror(a.rc));
-		/* A missing host is a usage error; everything else a failure. */
-		status = a.rc == ESTREAMER_ERR_INVALID_ARG ? 2 : 1;
+		status = failure_status(a.rc);
 	}
 	if (a.output_failed) {
 		fprintf(stderr, PROG ": writing the output failed\n");

@@ -74,9 +74,30 @@ ESTREAMER_EXPORT estreamer_error estreamer_option_describe(size_t index, const c
 							   const char **ret_default,
 							   const char **ret_description);
 
-/** Installs the callback receiving each record, before the plugins. */
+/**
+ * Installs the callback receiving each record, before the plugins. A record
+ * for which it returns non-zero (stop) is not delivered: plugins do not see
+ * it and the bookmark does not cover it.
+ */
 ESTREAMER_EXPORT void estreamer_client_set_record_callback(estreamer_client *client,
 							   estreamer_record_cb cb, void *user);
+
+/**
+ * Makes durable what the record callback wrote (flush, fsync).
+ * @return 0; non-zero when the outputs failed
+ */
+typedef int (*estreamer_flush_cb)(void *user);
+
+/**
+ * Installs the callback called before the bookmark file advances: every record
+ * the bookmark will cover has been handed to the record callback and the
+ * plugins, and must be on disk when it returns 0, so that a crash loses
+ * nothing (records after the bookmark are received again). A non-zero return
+ * keeps the older bookmark and stops the client. Not called without
+ * "bookmark.file".
+ */
+ESTREAMER_EXPORT void estreamer_client_set_flush_callback(estreamer_client *client,
+							  estreamer_flush_cb cb, void *user);
 
 /** Installs the log callback; without one the client is silent. */
 ESTREAMER_EXPORT void estreamer_client_set_log_callback(estreamer_client *client,
@@ -84,10 +105,12 @@ ESTREAMER_EXPORT void estreamer_client_set_log_callback(estreamer_client *client
 
 /**
  * Connects, sends the requests and delivers records until
- * estreamer_client_stop() is called or a failure is final: credentials that
- * cannot be loaded, or more consecutive failed attempts than
- * "reconnect.max_attempts". Between attempts it waits with exponential
- * backoff and resumes from the bookmark.
+ * estreamer_client_stop() is called or a failure is final: an error no retry
+ * can fix (estreamer_error_is_permanent(): credentials, a server certificate
+ * not trusted or for another host, a refusal by the server, an unsafe plugins
+ * directory; on the first connection or any later one), or more consecutive
+ * transient failures than "reconnect.max_attempts". Between attempts it waits
+ * with exponential backoff and resumes from the bookmark.
  * @return ESTREAMER_OK after a stop; otherwise the last failure, described
  *         in @p errstr
  */

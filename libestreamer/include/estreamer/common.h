@@ -40,12 +40,25 @@ typedef enum estreamer_error {
 	ESTREAMER_ERR_PLUGIN = 14,        /**< a plugin could not be loaded */
 	ESTREAMER_ERR_ABORTED = 15,       /**< a callback asked to stop */
 	ESTREAMER_ERR_PROTOCOL = 16,      /**< the server broke the message sequence */
+	ESTREAMER_ERR_HOSTNAME = 17,      /**< the server certificate is trusted but names another host */
+	ESTREAMER_ERR_REFUSED = 18,       /**< the server refused this client: a certificate alert, or an Error message in reply to the request */
 } estreamer_error;
 
 /**
  * @return a static, human-readable description of @p err; never NULL.
  */
 ESTREAMER_EXPORT const char *estreamer_strerror(estreamer_error err);
+
+/**
+ * Tells whether a retry can fix @p err. Permanent: a bad argument or option,
+ * client credentials that cannot be used (wrong password included), a server
+ * certificate not trusted or for another host, a refusal by the server, an
+ * unsafe plugins directory. Everything else (connection refused or reset,
+ * timeouts, closed connections, malformed data, an Error message in the middle
+ * of a stream) is transient.
+ * @return 1 when permanent, 0 when a retry may succeed
+ */
+ESTREAMER_EXPORT int estreamer_error_is_permanent(estreamer_error err);
 
 /**
  * @return the library version as "MAJOR.MINOR.MICRO"; static.

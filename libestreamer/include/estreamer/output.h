@@ -25,9 +25,14 @@ ESTREAMER_EXPORT estreamer_error estreamer_json_write(FILE *out, const estreamer
 typedef struct estreamer_pcap estreamer_pcap;
 
 /**
- * Creates (truncates) a libpcap file (magic a1b2c3d4, version 2.4). Its link
- * type is that of the first packet written (Ethernet when none is).
+ * Opens a libpcap file (magic a1b2c3d4, version 2.4) for appending, creating
+ * it if needed. A new file's link type is that of the first packet written
+ * (Ethernet when none is); an existing file keeps its header, and a last
+ * record cut short (by a crash) is removed first.
  * @param ret_pcap close with estreamer_pcap_close()
+ * @return ESTREAMER_ERR_MALFORMED when the file exists and is not a libpcap
+ *         file in this machine's byte order (it is left untouched),
+ *         ESTREAMER_ERR_IO when it cannot be opened
  */
 ESTREAMER_EXPORT estreamer_error estreamer_pcap_open(const char *path, estreamer_pcap **ret_pcap);
 
@@ -37,6 +42,12 @@ ESTREAMER_EXPORT estreamer_error estreamer_pcap_open(const char *path, estreamer
  */
 ESTREAMER_EXPORT estreamer_error estreamer_pcap_write(estreamer_pcap *pcap,
 						      const estreamer_record *rec);
+
+/**
+ * Writes what is buffered and waits until it is on disk (fsync).
+ * @return ESTREAMER_ERR_IO when either fails
+ */
+ESTREAMER_EXPORT estreamer_error estreamer_pcap_flush(estreamer_pcap *pcap);
 
 /**
  * Flushes and closes; accepts NULL.

@@ -10,6 +10,15 @@
  * appear later and unloads plugins that are removed or replaced, while it
  * runs. All callbacks of a client run in the thread that runs the client, one
  * at a time, so a plugin needs no locking of its own.
+ *
+ * Loading runs the plugin's code, so the client refuses, before dlopen(), a
+ * plugins directory (or an ancestor, unless sticky) and a plugin file that are
+ * writable by group or others or owned by a user other than the client's or
+ * root, a plugin that is a symbolic link and anything not a regular file.
+ *
+ * A record is delivered to a plugin when record() returns: the bookmark may
+ * then move past it, so a plugin that buffers must make the record durable
+ * before returning.
  */
 #ifndef ESTREAMER_PLUGIN_H
 #define ESTREAMER_PLUGIN_H
