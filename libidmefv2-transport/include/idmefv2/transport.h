@@ -171,7 +171,9 @@ IDMEFV2_EXPORT unsigned idmefv2_transport_get_port(const idmefv2_transport *t);
 /**
  * Queue @p msg for delivery; serialized now (validation per option
  * "validate", default on). Returns at once unless the queue is full, then
- * waits up to option "queue.timeout_ms" (or spools, if a spool is set).
+ * spools if a spool is set, else waits for room: by default until there is
+ * room or the transport stops (backpressure), or up to option
+ * "queue.timeout_ms" when the caller set one.
  * @param opaque passed back to the delivery callback
  * @return IDMEFV2_OK (queued or spooled: the outcome comes later through the
  *         delivery callback), IDMEFV2_ERR_FULL (queue full past
