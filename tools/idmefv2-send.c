@@ -53,7 +53,7 @@ const char tool__send_help[] =
 	"                           and path), the offset up to which every message is\n"
 	"                           delivered or spooled; a later run with the same FILE\n"
 	"                           skips that part and sends the rest. Saved atomically\n"
-	"                           5 times a second and at exit (SIGTERM/SIGINT included)\n"
+	"                           10 times a second and at exit (SIGTERM/SIGINT too)\n"
 	"      --timeout SECONDS    how long to wait for outstanding deliveries at the\n"
 	"                           end (default 60; 0 waits forever)\n"
 	"  -q, --quiet              print only the final counts\n"
@@ -608,7 +608,7 @@ static void state_save(struct send_ctx *ctx, bool force)
 static void state_tick(struct send_ctx *ctx)
 {
 	/* Often: what a crash finds unsaved is sent twice by the rerun. */
-	if (ctx->state_path && now_s() - ctx->state_saved_at >= 0.2)
+	if (ctx->state_path && now_s() - ctx->state_saved_at >= 0.1)
 		state_save(ctx, false);
 }
 

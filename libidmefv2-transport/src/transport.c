@@ -1092,7 +1092,7 @@ struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, 
 
 /* Write @item to the spool if it is not there yet (lock held). The quota is not
  * applied: the item was accepted already, and accepted items are never dropped. */
-static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
+static bool spool_keep_why(idmefv2_transport *t, struct idmefv2__item *item, char *why, size_t why_size)
 {
 	char errbuf[256];
 
@@ -1101,12 +1101,19 @@ static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
 	if (idmefv2__spool_write(t->spool, item->seq, item->content_type, item->data, item->len, &item->spool_path,
 	                         &item_priv(item)->spool_size, errbuf, sizeof(errbuf)) != IDMEFV2_OK) {
 		idmefv2__log(t, IDMEFV2_LOG_ERROR, "%s", errbuf);
+		if (why)
+			snprintf(why, why_size, "%s", errbuf);
 		return false;
 	}
 	t->spool_bytes += item_priv(item)->spool_size;
 	COUNT(t, n_spooled, 1);
 	spooled_notify(t, item);
 	return true;
+}
+
+static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
+{
+	return spool_keep_why(t, item, NULL, 0);
 }
 
 void idmefv2__transport_return(idmefv2_transport *t, struct idmefv2__item *item)
@@ -1518,20 +1525,21 @@ static void drain_after_stop(idmefv2_transport *t)
 
 	while (mem) {
 		struct idmefv2__item *next = mem->next;
+		char why[400] = "not delivered before stop";
 		bool safe = false;
 		if (t->spool) {
+			char errbuf[300] = "";
 			pthread_mutex_lock(&t->lock);
-			safe = spool_keep(t, mem);
+			safe = spool_keep_why(t, mem, errbuf, sizeof(errbuf));
 			pthread_mutex_unlock(&t->lock);
+			snprintf(why, sizeof(why), "not delivered before stop, and %s", errbuf);
 		}
 		if (safe) {
 			finish(t, mem, IDMEFV2_DELIVERY_FAILED,
 			       "not delivered before stop; kept in the spool for the next start", true);
 			kept++;
 		} else {
-			idmefv2__transport_done(t, mem, IDMEFV2_DELIVERY_FAILED,
-			                        t->spool ? "not delivered before stop, and the spool write failed"
-			                                 : "not delivered before stop");
+			idmefv2__transport_done(t, mem, IDMEFV2_DELIVERY_FAILED, why);
 			failed++;
 		}
 		mem = next;

@@ -861,6 +861,43 @@ START_TEST(test_tls_key_password_sources)
 }
 END_TEST
 
+/* The listener takes its bearer token from the environment too, and requires it. */
+START_TEST(test_listener_bearer_from_env)
+{
+	const struct run_opts lo = { .env = OPTS("IDMEFV2_AUTH_BEARER_TOKEN=listen-token") };
+	char msgs[160], url[64], tok[160], tok_opt[200];
+	unsigned port = 0;
+	pid_t listener;
+	char *err;
+	int status;
+
+	write_messages(in_tmp(msgs, sizeof(msgs), "one.ndjson"), 1);
+	listener = run_env("listen", &lo, "listen", "http://127.0.0.1:0/");
+	for (int i = 0; i < 400 && !port; i++) {
+		char *text = output("listen", "err");
+		const char *p = strstr(text, "(port ");
+		port = p ? (unsigned)strtoul(p + 6, NULL, 10) : 0;
+		free(text);
+		if (!port)
+			usleep(10000);
+	}
+	ck_assert_msg(port, "the listener did not report its port");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", port);
+	status = reap(run("nokey", "send", "-q", url, msgs), 60);
+	err = output("nokey", "err");
+	ck_assert_msg(status == 1 && strstr(err, "401"), "exit %d: %.300s", status, err);
+	free(err);
+	snprintf(tok_opt, sizeof(tok_opt), "auth.bearer_token_file=%s", in_tmp(tok, sizeof(tok), "token"));
+	secret_file(tok, "listen-token\n", 0600);
+	status = reap(run("key", "send", "-q", "-o", tok_opt, url, msgs), 60);
+	err = output("key", "err");
+	ck_assert_msg(status == 0 && strstr(err, "1 message: 1 sent"), "exit %d: %.300s", status, err);
+	free(err);
+	kill(listener, SIGTERM);
+	ck_assert_int_eq(reap(listener, 30), 0);
+}
+END_TEST
+
 START_TEST(test_help_mentions_secrets)
 {
 	char *out;
@@ -899,6 +936,7 @@ static Suite *reliability_suite(void)
 	tcase_add_test(tc, test_password_sources);
 	tcase_add_test(tc, test_secret_file_refused);
 	tcase_add_test(tc, test_tls_key_password_sources);
+	tcase_add_test(tc, test_listener_bearer_from_env);
 	tcase_add_test(tc, test_help_mentions_secrets);
 	suite_add_tcase(s, tc);
 	return s;
