@@ -338,6 +338,8 @@ static void url_of(char *buf, size_t size, const char *scheme, struct httpd_fixt
 	snprintf(buf, size, "%s://127.0.0.1:%u/", scheme, httpd_fixture_port(f));
 }
 
+static void secret_file(const char *path, const char *text, mode_t mode);
+
 /* ---- 1: a full queue slows the reader -------------------------------------------------------- */
 
 START_TEST(test_full_queue_waits)
@@ -665,6 +667,50 @@ START_TEST(test_state_refuses_pipe)
 }
 END_TEST
 
+/* A damaged state file is an error naming it, not a silent restart from zero. */
+START_TEST(test_state_damaged)
+{
+	char state[160], msgs[160], url[120];
+	char *err;
+	int status;
+
+	write_messages(in_tmp(msgs, sizeof(msgs), "m.ndjson"), 3);
+	secret_file(in_tmp(state, sizeof(state), "s"), "{\"version\": 1, \"files\": [{\"path\": 3}]}", 0600);
+	snprintf(url, sizeof(url), "file://%s", tmpdir);
+	status = reap(run("send", "send", "--state", state, url, msgs), 30);
+	err = output("send", "err");
+	ck_assert_msg(status == 2 && strstr(err, state) && strstr(err, "files[0]"), "exit %d: %.300s", status, err);
+	free(err);
+}
+END_TEST
+
+/* A file replaced under the same name (another inode) is sent whole; the same file is not sent again. */
+START_TEST(test_state_replaced_file)
+{
+	struct httpd_fixture *f = server();
+	static unsigned counts[300];
+	char state[160], msgs[160], moved[160], url[64];
+	char *err;
+	int status;
+
+	url_of(url, sizeof(url), "http", f);
+	in_tmp(state, sizeof(state), "s");
+	write_messages(in_tmp(msgs, sizeof(msgs), "m.ndjson"), 100);
+	ck_assert_int_eq(reap(run("run1", "send", "-q", "--state", state, url, msgs), 60), 0);
+	ck_assert_int_eq(reap(run("run2", "send", "-q", "--state", state, url, msgs), 60), 0);
+	ck_assert_uint_eq(httpd_fixture_count(f), 100);
+	/* Rotated away: a new file of 300 under the old name. */
+	ck_assert_int_eq(rename(msgs, in_tmp(moved, sizeof(moved), "m.ndjson.1")), 0);
+	write_messages(msgs, 300);
+	status = reap(run("run3", "send", "-q", "--state", state, url, msgs), 60);
+	err = output("run3", "err");
+	ck_assert_msg(status == 0 && strstr(err, "300 messages: 300 sent"), "exit %d: %.300s", status, err);
+	free(err);
+	ck_assert_uint_eq(delivered_counts(f, counts, 300), 400);
+	httpd_fixture_free(f);
+}
+END_TEST
+
 /* ---- 8: a full spool file system -------------------------------------------------------------- */
 
 START_TEST(test_full_spool_counts_failed)
@@ -931,6 +977,8 @@ static Suite *reliability_suite(void)
 	tcase_add_test(tc, test_kill9_resume_without_spool);
 	tcase_add_test(tc, test_sigterm_saves_state);
 	tcase_add_test(tc, test_state_refuses_pipe);
+	tcase_add_test(tc, test_state_damaged);
+	tcase_add_test(tc, test_state_replaced_file);
 	tcase_add_test(tc, test_full_spool_counts_failed);
 	tcase_add_test(tc, test_bearer_token_sources);
 	tcase_add_test(tc, test_password_sources);
