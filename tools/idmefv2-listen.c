@@ -42,6 +42,12 @@ const char tool__listen_help[] =
 	"  -q, --quiet              no start-up line\n"
 	"  -h, --help               show this help and exit\n"
 	"\n"
+	"Secrets (auth.password, auth.bearer_token, tls.key_password) are better given\n"
+	"as -o NAME_file=FILE (first line; a file others can read is refused) or in\n"
+	"IDMEFV2_AUTH_PASSWORD, IDMEFV2_AUTH_BEARER_TOKEN, IDMEFV2_TLS_KEY_PASSWORD than\n"
+	"as -o NAME=VALUE, which ps shows. An option wins over its file, which wins\n"
+	"over the environment.\n"
+	"\n"
 	"Exit status:\n"
 	"  0  stopped normally\n"
 	"  2  usage error, or the transport could not start\n";

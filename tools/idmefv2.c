@@ -97,6 +97,10 @@ static void usage_print(FILE *out)
 	      "  -h, --help     show this help and exit\n"
 	      "      --version  print the libidmefv2-core version and exit\n"
 	      "\n"
+	      "Secrets of send and listen: -o auth.password_file=FILE, auth.bearer_token_file,\n"
+	      "tls.key_password_file, or IDMEFV2_AUTH_PASSWORD, IDMEFV2_AUTH_BEARER_TOKEN,\n"
+	      "IDMEFV2_TLS_KEY_PASSWORD: not -o auth.password=..., which ps shows.\n"
+	      "\n"
 	      "Run 'idmefv2 help COMMAND' for the options of COMMAND; see also idmefv2(1).\n", out);
 }
 

@@ -31,8 +31,9 @@
 	  "Sender: validate each message against its schema before queueing (listeners always validate)") \
 	X("queue.size", INT, "10000", ALL_SCHEMES, 1, 100000000, NULL, \
 	  "Sender: messages the in-memory send queue holds") \
-	X("queue.timeout_ms", INT, "0", ALL_SCHEMES, -1, INT32_MAX, NULL, \
-	  "Sender without spool: how long send() waits for room in a full queue (-1: forever)") \
+	X("queue.timeout_ms", INT, "-1", ALL_SCHEMES, -1, INT32_MAX, NULL, \
+	  "Sender without spool: how long send() waits for room in a full queue before it refuses the " \
+	  "message with IDMEFV2_ERR_FULL (-1: until there is room or stop(), i.e. backpressure; 0: no wait)") \
 	X("retry.max", INT, "-1", ALL_SCHEMES, -1, INT32_MAX, NULL, \
 	  "Sender: retries after the first attempt before a message is given up (-1: retry until stop)") \
 	X("retry.backoff_ms", INT, "200", ALL_SCHEMES, 1, 86400000, NULL, \
@@ -65,7 +66,11 @@
 	X("tls.key", STRING, NULL, TLS_SCHEMES, 0, 0, NULL, \
 	  "Private key (PEM file) of tls.cert") \
 	X("tls.key_password", STRING, NULL, TLS_SCHEMES, 0, 0, NULL, \
-	  "Password of an encrypted tls.key") \
+	  "Password of an encrypted tls.key; better from tls.key_password_file or $IDMEFV2_TLS_KEY_PASSWORD, " \
+	  "which command lines do not show") \
+	X("tls.key_password_file", STRING, NULL, TLS_SCHEMES, 0, 0, NULL, \
+	  "File whose first line is tls.key_password (not readable by others; used when tls.key_password " \
+	  "is unset, before $IDMEFV2_TLS_KEY_PASSWORD)") \
 	X("tls.min_version", STRING, "1.2", TLS_SCHEMES, 0, 0, "1.2|1.3", \
 	  "Lowest TLS version accepted: 1.2 or 1.3") \
 	X("tls.client_ca", STRING, NULL, "https", 0, 0, NULL, \
@@ -75,9 +80,17 @@
 	X("auth.username", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
 	  "User name for Basic authentication (listener: required from clients)") \
 	X("auth.password", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
-	  "Password for Basic authentication") \
+	  "Password for Basic authentication; better from auth.password_file or $IDMEFV2_AUTH_PASSWORD, " \
+	  "which command lines do not show") \
+	X("auth.password_file", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
+	  "File whose first line is auth.password (not readable by others; used when auth.password is " \
+	  "unset, before $IDMEFV2_AUTH_PASSWORD)") \
 	X("auth.bearer_token", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
-	  "Bearer token (Authorization: Bearer; listener: required from clients)") \
+	  "Bearer token (Authorization: Bearer; listener: required from clients); better from " \
+	  "auth.bearer_token_file or $IDMEFV2_AUTH_BEARER_TOKEN (http, https), which command lines do not show") \
+	X("auth.bearer_token_file", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
+	  "File whose first line is auth.bearer_token (not readable by others; used when " \
+	  "auth.bearer_token is unset, before $IDMEFV2_AUTH_BEARER_TOKEN)") \
 	X("http.timeout_ms", INT, "10000", HTTP_SCHEMES, 1, INT32_MAX, NULL, \
 	  "Sender: total time allowed per request") \
 	X("http.connect_timeout_ms", INT, "5000", HTTP_SCHEMES, 1, INT32_MAX, NULL, \

@@ -255,7 +255,8 @@ io_error:
 	if (fd >= 0)
 		close(fd);
 	unlinkat(spool->dir_fd, tmp, 0);
-	idmefv2__set_error(errstr, errstr_size, "spool %s: cannot write %s: %s", spool->dir, name, strerror(saved));
+	/* One text for all messages failing alike (callers count failures by reason). */
+	idmefv2__set_error(errstr, errstr_size, "spool %s: cannot write a message: %s", spool->dir, strerror(saved));
 	free(path);
 	return IDMEFV2_ERR_IO;
 }

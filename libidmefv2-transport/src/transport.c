@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -423,6 +424,137 @@ out:
 	if (err == IDMEFV2_ERR_NOMEM)
 		idmefv2__set_error(errstr, errstr_size, "out of memory");
 	return err;
+}
+
+/* ---- secrets ------------------------------------------------------------------------------ */
+
+/*
+ * A secret comes from its option, else from its file option, else from the
+ * environment: so that it need not appear on a command line (ps shows those).
+ */
+struct secret_source {
+	const char *option;
+	const char *file_option;
+	const char *env;
+	const char *env_schemes; /* where the environment variable applies */
+};
+
+static const struct secret_source secret_sources[] = {
+	{"auth.password", "auth.password_file", "IDMEFV2_AUTH_PASSWORD", "http,https,kafka"},
+	/* The kafka transport refuses bearer tokens: an exported variable must not break it. */
+	{"auth.bearer_token", "auth.bearer_token_file", "IDMEFV2_AUTH_BEARER_TOKEN", "http,https"},
+	{"tls.key_password", "tls.key_password_file", "IDMEFV2_TLS_KEY_PASSWORD", "https,kafka"},
+};
+
+#define SECRET_FILE_MAX 65536
+
+/* The first line of @path (without its line break) in @buf; a file others can
+ * read or anyone but its owner can write is refused. */
+static idmefv2_error secret_file_read(const idmefv2_transport *t, const char *option, const char *path,
+                                      char *buf, size_t size, char *errstr, size_t errstr_size)
+{
+	struct stat st;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		idmefv2__set_error(errstr, errstr_size, "%s: %s: %s", option, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		idmefv2__set_error(errstr, errstr_size, "%s: %s is not a regular file", option, path);
+		close(fd);
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	if (st.st_mode & (S_IRWXO | S_IWGRP)) {
+		idmefv2__set_error(errstr, errstr_size, "%s: %s is accessible by others (mode %04o): "
+		                   "let only its owner (and group) read it, e.g. chmod 600", option, path,
+		                   (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	if (st.st_mode & S_IRGRP)
+		idmefv2__log(t, IDMEFV2_LOG_WARNING, "%s: %s is readable by its group", option, path);
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			idmefv2__set_error(errstr, errstr_size, "%s: %s: %s", option, path, strerror(errno));
+			close(fd);
+			return IDMEFV2_ERR_INVALID_ARG;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0) {
+		idmefv2__set_error(errstr, errstr_size, "%s: %s: the first line is empty", option, path);
+		return IDMEFV2_ERR_INVALID_ARG;
+	}
+	return IDMEFV2_OK;
+}
+
+static idmefv2_error secrets_resolve(idmefv2_transport *t, char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < sizeof(secret_sources) / sizeof(secret_sources[0]); i++) {
+		const struct secret_source *src = &secret_sources[i];
+		const idmefv2_option_desc *desc = idmefv2__option_find(src->option);
+		const char *file = opt_lookup(t, src->file_option);
+		const char *env;
+		idmefv2_error err;
+
+		if (!desc || !idmefv2__option_applies(desc, t->url.scheme))
+			continue;
+		if (opt_lookup(t, src->option)) {
+			if (file)
+				idmefv2__log(t, IDMEFV2_LOG_WARNING, "%s is set: %s is not read", src->option,
+				             src->file_option);
+			continue;
+		}
+		if (file) {
+			char *buf = malloc(SECRET_FILE_MAX);
+			if (!buf) {
+				idmefv2__set_error(errstr, errstr_size, "out of memory");
+				return IDMEFV2_ERR_NOMEM;
+			}
+			err = secret_file_read(t, src->file_option, file, buf, SECRET_FILE_MAX, errstr, errstr_size);
+			if (err == IDMEFV2_OK && opt_store(t, src->option, buf) != IDMEFV2_OK) {
+				idmefv2__set_error(errstr, errstr_size, "out of memory");
+				err = IDMEFV2_ERR_NOMEM;
+			}
+			explicit_bzero(buf, SECRET_FILE_MAX);
+			free(buf);
+			if (err != IDMEFV2_OK)
+				return err;
+			continue;
+		}
+		env = getenv(src->env);
+		if (!env || !*env)
+			continue;
+		for (const char *p = src->env_schemes; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n == strlen(t->url.scheme) && strncmp(p, t->url.scheme, n) == 0) {
+				if (opt_store(t, src->option, env) != IDMEFV2_OK) {
+					idmefv2__set_error(errstr, errstr_size, "out of memory");
+					return IDMEFV2_ERR_NOMEM;
+				}
+				idmefv2__log(t, IDMEFV2_LOG_INFO, "%s taken from $%s", src->option, src->env);
+				break;
+			}
+			p += n + (p[n] == ',');
+		}
+	}
+	return IDMEFV2_OK;
 }
 
 /* ---- creation ----------------------------------------------------------------------------- */
@@ -960,7 +1092,7 @@ struct idmefv2__item *idmefv2__transport_take(idmefv2_transport *t, size_t max, 
 
 /* Write @item to the spool if it is not there yet (lock held). The quota is not
  * applied: the item was accepted already, and accepted items are never dropped. */
-static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
+static bool spool_keep_why(idmefv2_transport *t, struct idmefv2__item *item, char *why, size_t why_size)
 {
 	char errbuf[256];
 
@@ -969,12 +1101,19 @@ static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
 	if (idmefv2__spool_write(t->spool, item->seq, item->content_type, item->data, item->len, &item->spool_path,
 	                         &item_priv(item)->spool_size, errbuf, sizeof(errbuf)) != IDMEFV2_OK) {
 		idmefv2__log(t, IDMEFV2_LOG_ERROR, "%s", errbuf);
+		if (why)
+			snprintf(why, why_size, "%s", errbuf);
 		return false;
 	}
 	t->spool_bytes += item_priv(item)->spool_size;
 	COUNT(t, n_spooled, 1);
 	spooled_notify(t, item);
 	return true;
+}
+
+static bool spool_keep(idmefv2_transport *t, struct idmefv2__item *item)
+{
+	return spool_keep_why(t, item, NULL, 0);
 }
 
 void idmefv2__transport_return(idmefv2_transport *t, struct idmefv2__item *item)
@@ -1066,6 +1205,12 @@ void idmefv2__transport_done(idmefv2_transport *t, struct idmefv2__item *item,
 	}
 	if (!item_priv(item)->dead_lettered)
 		idmefv2__transport_dead_letter(t, item, detail);
+	if (!item_priv(item)->dead_lettered && status == IDMEFV2_DELIVERY_FAILED && !item->spool_path && t->spool) {
+		/* Given up at its first attempt: never returned, so not on disk yet. */
+		pthread_mutex_lock(&t->lock);
+		spool_keep(t, item);
+		pthread_mutex_unlock(&t->lock);
+	}
 	if (!item_priv(item)->dead_lettered && status == IDMEFV2_DELIVERY_FAILED && item->spool_path) {
 		idmefv2__log(t, IDMEFV2_LOG_WARNING, "message %" PRIu64 " given up in this run (%s); "
 		             "kept in the spool for the next start", item->seq, detail ? detail : "no detail");
@@ -1294,6 +1439,9 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_transport_start(idmefv2_transport *t, char 
 		                   "a listener needs a queue (idmefv2_transport_set_queue) or a message callback");
 		return IDMEFV2_ERR_STATE;
 	}
+	err = secrets_resolve(t, errstr, errstr_size);
+	if (err != IDMEFV2_OK)
+		return err;
 	t->content_type = idmefv2__opt_str(t, "content_type");
 	t->validate = idmefv2__opt_bool(t, "validate");
 	t->capacity = (size_t)idmefv2__opt_int(t, "queue.size");
@@ -1377,20 +1525,21 @@ static void drain_after_stop(idmefv2_transport *t)
 
 	while (mem) {
 		struct idmefv2__item *next = mem->next;
+		char why[400] = "not delivered before stop";
 		bool safe = false;
 		if (t->spool) {
+			char errbuf[300] = "";
 			pthread_mutex_lock(&t->lock);
-			safe = spool_keep(t, mem);
+			safe = spool_keep_why(t, mem, errbuf, sizeof(errbuf));
 			pthread_mutex_unlock(&t->lock);
+			snprintf(why, sizeof(why), "not delivered before stop, and %s", errbuf);
 		}
 		if (safe) {
 			finish(t, mem, IDMEFV2_DELIVERY_FAILED,
 			       "not delivered before stop; kept in the spool for the next start", true);
 			kept++;
 		} else {
-			idmefv2__transport_done(t, mem, IDMEFV2_DELIVERY_FAILED,
-			                        t->spool ? "not delivered before stop, and the spool write failed"
-			                                 : "not delivered before stop");
+			idmefv2__transport_done(t, mem, IDMEFV2_DELIVERY_FAILED, why);
 			failed++;
 		}
 		mem = next;

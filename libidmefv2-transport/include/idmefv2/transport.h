@@ -52,7 +52,9 @@ typedef enum idmefv2_delivery_status {
 
 /**
  * Called once per message with its final outcome (SENT, REJECTED or FAILED),
- * from a transport thread, never from inside send()/send_raw().
+ * from a transport thread or from within stop()/free(), never from inside
+ * send()/send_raw(). Give send() a non-NULL opaque to tell own messages from
+ * replayed ones.
  * A message still in the spool when the transport stops has no outcome yet
  * and no final call: the transport that later replays that spool reports it,
  * with a NULL @p opaque (the original opaque did not survive the process).
@@ -70,7 +72,10 @@ typedef enum idmefv2_delivery_status {
  * once per message. So with that option every accepted message gets, as its
  * first call, either a final outcome or SPOOLED, and a caller may take "first
  * call of any kind" to mean "this message is delivered, resolved, or safe on
- * disk" (for example to advance an input checkpoint).
+ * disk" (for example to advance an input checkpoint). With the option, calls
+ * are serialized (one at a time). A callback must be short and must not call
+ * send()/send_raw(), flush() or stop() on the same transport: they may wait
+ * for work that the calling thread itself has to do.
  * @param opaque the value given to send()
  * @param detail a human-readable reason (HTTP status and body excerpt, broker error), or NULL on success
  */
@@ -171,7 +176,9 @@ IDMEFV2_EXPORT unsigned idmefv2_transport_get_port(const idmefv2_transport *t);
 /**
  * Queue @p msg for delivery; serialized now (validation per option
  * "validate", default on). Returns at once unless the queue is full, then
- * waits up to option "queue.timeout_ms" (or spools, if a spool is set).
+ * spools if a spool is set, else waits for room: by default until there is
+ * room or the transport stops (backpressure), or up to option
+ * "queue.timeout_ms" when the caller set one.
  * @param opaque passed back to the delivery callback
  * @return IDMEFV2_OK (queued or spooled: the outcome comes later through the
  *         delivery callback), IDMEFV2_ERR_FULL (queue full past
