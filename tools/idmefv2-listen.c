@@ -353,18 +353,18 @@ static int open_out_dir(const char *dir)
 	struct stat st;
 	int fd, e;
 
-	if (stat(dir, &st) != 0 && errno == ENOENT) {
+	if (stat(dir, &st) != 0) {
 		e = make_dirs(dir);
 		if (e) {
-			tool__error(CMD, "--out %s: cannot create the directory: %s (create it with "
-			            "'mkdir -p -m 0750 %s' as a user allowed to, writable by this one)", dir, strerror(e),
-			            dir);
+			tool__error(CMD, "--out %s: cannot create the directory: %s (make it with "
+			            "'mkdir -p -m 0750 %s' and let this user write to it)", dir, strerror(e), dir);
 			return -1;
 		}
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || faccessat(fd, ".", W_OK, 0) != 0) {
-		tool__error(CMD, "--out %s: not a writable directory (%s)", dir, strerror(errno));
+		tool__error(CMD, "--out %s: not a writable directory (%s); give this user write access to it",
+		            dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
