@@ -91,7 +91,7 @@ static void on_log(idmefv2_log_level level, const char *message, void *user_data
 		fprintf(stderr, "idmefv2 listen: %s\n", message);
 }
 
-/* Other copies of a message under the same ID with different content: ID.2.json … */
+/* Other copies of a message under the same ID with different content: ID.2.json …, then ID.<random>.json */
 #define MAX_VERSIONS 100
 #define TMP_ATTEMPTS 8
 
@@ -221,16 +221,21 @@ static int rename_noreplace(int dir_fd, const char *from, const char *to)
 static int store(int dir_fd, const char *id, const char *data, size_t len, enum store_result *ret,
                  char *name, size_t name_size)
 {
-	char tmp[256];
+	char tmp[256], rnd[IDMEFV2_UUID_STRLEN];
 	int e = write_tmp(dir_fd, id, data, len, tmp, sizeof(tmp));
 
 	if (e)
 		return e;
-	for (unsigned v = 1; v <= MAX_VERSIONS; v++) {
-		if (v == 1)
+	for (unsigned v = 1; v <= MAX_VERSIONS + TMP_ATTEMPTS; v++) {
+		if (v == 1) {
 			snprintf(name, name_size, "%s.json", id);
-		else
+		} else if (v <= MAX_VERSIONS) {
 			snprintf(name, name_size, "%s.%u.json", id, v);
+		} else {
+			/* So many versions of one ID: the next ones get random names, never refused. */
+			idmefv2_uuid_new(rnd, sizeof(rnd));
+			snprintf(name, name_size, "%s.%s.json", id, rnd);
+		}
 		e = rename_noreplace(dir_fd, tmp, name);
 		if (!e) {
 			/* The rename itself must survive a crash of the machine too. */
@@ -241,7 +246,7 @@ static int store(int dir_fd, const char *id, const char *data, size_t len, enum 
 		}
 		if (e != EEXIST)
 			break;
-		if (same_content(dir_fd, name, data, len)) {
+		if (v <= MAX_VERSIONS && same_content(dir_fd, name, data, len)) {
 			unlinkat(dir_fd, tmp, 0);
 			*ret = STORE_DUPLICATE;
 			return 0;
