@@ -482,6 +482,8 @@ int tool__listen_main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed standard output is an error to report (EPIPE), not a death mid-message. */
+	signal(SIGPIPE, SIG_IGN);
 
 	err = idmefv2_transport_start(t, errstr, sizeof(errstr));
 	if (err != IDMEFV2_OK) {

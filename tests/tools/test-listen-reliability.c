@@ -235,6 +235,27 @@ static int listener_wait(struct listener *l)
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 
+/* As listener_wait(), when the stdout reader is already gone. */
+static int listener_wait_exited(struct listener *l)
+{
+	int wstatus = 0;
+
+	for (int64_t deadline = now_ms() + 30000;; sleep_ms(20)) {
+		pid_t r = waitpid(l->pid, &wstatus, WNOHANG);
+
+		ck_assert_int_ge(r, 0);
+		if (r == l->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(l->pid, SIGKILL);
+			waitpid(l->pid, &wstatus, 0);
+			ck_abort_msg("the listener did not stop within 30 s");
+		}
+	}
+	free(l->out);
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
 /* ---- the clients ------------------------------------------------------------------------------ */
 
 static atomic_bool signal_sent;
@@ -743,6 +764,27 @@ START_TEST(test_huge_number_reported_by_text)
 }
 END_TEST
 
+/* Standard output closed under it: the message is refused (503, not acknowledged), and it stops with status 2. */
+START_TEST(test_stdout_closed)
+{
+	struct listener l;
+	char *msg = message_with_id("c105ed00-0000-4000-8000-000000000001"), *err;
+
+	listener_start(&l, (const char *const[]){ NULL });
+	/* No reader any more: writes fail with EPIPE. */
+	pthread_cancel(l.reader);
+	pthread_join(l.reader, NULL);
+	close(l.out_fd);
+	ck_assert_int_eq(post(l.port, msg, NULL), 503);
+	ck_assert_int_eq(listener_wait_exited(&l), 2);
+	err = file_read(in_tmp("listen.err"), NULL);
+	ck_assert_msg(strstr(err, "standard output: Broken pipe") && strstr(err, "0 messages received") &&
+	              strstr(err, "1 refused for a retry"), "%s", err);
+	free(err);
+	free(msg);
+}
+END_TEST
+
 static Suite *listen_suite(void)
 {
 	Suite *s = suite_create("listen-reliability");
@@ -762,6 +804,7 @@ static Suite *listen_suite(void)
 	tcase_add_test(store, test_duplicate_ids);
 	tcase_add_test(store, test_out_directory_created);
 	tcase_add_test(store, test_huge_number_reported_by_text);
+	tcase_add_test(store, test_stdout_closed);
 	suite_add_tcase(s, store);
 	return s;
 }
