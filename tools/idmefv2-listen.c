@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* idmefv2 listen: receive messages through a transport and print or store them. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -359,6 +360,53 @@ static int make_dirs(const char *path)
 	}
 }
 
+/* A temporary this old belongs to no running listener: one killed while writing it. */
+#define STALE_TMP_S 600
+
+/* Whether @name is one of write_tmp()'s temporaries: ".<UUID>.<UUID>.tmp". */
+static bool is_our_tmp(const char *name)
+{
+	char id[IDMEFV2_UUID_STRLEN], rnd[IDMEFV2_UUID_STRLEN];
+	size_t u = IDMEFV2_UUID_STRLEN - 1;
+
+	if (strlen(name) != 1 + u + 1 + u + 4 || name[0] != '.' || name[1 + u] != '.' ||
+	    strcmp(name + 2 + 2 * u, ".tmp") != 0)
+		return false;
+	memcpy(id, name + 1, u);
+	id[u] = '\0';
+	memcpy(rnd, name + 2 + u, u);
+	rnd[u] = '\0';
+	return idmefv2_uuid_is_valid(id) && idmefv2_uuid_is_valid(rnd);
+}
+
+/* Remove the temporaries a killed listener left; their messages were never acknowledged. */
+static void remove_stale_tmp(int dir_fd, const char *dir)
+{
+	int fd = dup(dir_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+	time_t now = time(NULL);
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!is_our_tmp(de->d_name) || fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TMP_S)
+			continue;
+		n += unlinkat(dir_fd, de->d_name, 0) == 0;
+	}
+	closedir(d);
+	if (n)
+		tool__error(CMD, "--out %s: removed %zu unfinished temporary file%s of a listener that was killed", dir,
+		            n, n == 1 ? "" : "s");
+}
+
 /* The --out directory: created (0750) if absent, opened once for every store(). */
 static int open_out_dir(const char *dir)
 {
@@ -381,6 +429,7 @@ static int open_out_dir(const char *dir)
 			close(fd);
 		return -1;
 	}
+	remove_stale_tmp(fd, dir);
 	return fd;
 }
 

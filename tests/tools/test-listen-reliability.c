@@ -785,6 +785,38 @@ START_TEST(test_stdout_closed)
 }
 END_TEST
 
+/* What a SIGKILL left (temporaries never acknowledged) is removed at the next start, once surely stale. */
+START_TEST(test_stale_temporaries_removed)
+{
+	const char *out = in_tmp("out");
+	static const char *const names[] = {
+		".5ec0de00-0000-4000-8000-000000000001.0b5e7e5e-1d1d-4e4e-8f8f-000000000001.tmp", /* ours, old */
+		".5ec0de00-0000-4000-8000-000000000002.0b5e7e5e-1d1d-4e4e-8f8f-000000000002.tmp", /* ours, fresh */
+		".someone-else.tmp",                                                              /* not ours */
+	};
+	struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	struct listener l;
+	char path[700], *err;
+
+	ck_assert_int_eq(mkdir(out, 0750), 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, names[i]);
+		file_write(path, "{\"partial\":");
+		if (i != 1)
+			ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+	}
+	listener_start(&l, (const char *const[]){ "--out", out, NULL });
+	stop_listener(&l);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, names[i]);
+		ck_assert_msg((access(path, F_OK) == 0) == (i != 0), "%s", names[i]);
+	}
+	err = file_read(in_tmp("listen.err"), NULL);
+	ck_assert_msg(strstr(err, "removed 1 unfinished temporary file of a listener that was killed"), "%s", err);
+	free(err);
+}
+END_TEST
+
 static Suite *listen_suite(void)
 {
 	Suite *s = suite_create("listen-reliability");
@@ -805,6 +837,7 @@ static Suite *listen_suite(void)
 	tcase_add_test(store, test_out_directory_created);
 	tcase_add_test(store, test_huge_number_reported_by_text);
 	tcase_add_test(store, test_stdout_closed);
+	tcase_add_test(store, test_stale_temporaries_removed);
 	suite_add_tcase(s, store);
 	return s;
 }
