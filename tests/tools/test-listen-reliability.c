@@ -169,8 +169,11 @@ static void *read_stdout(void *arg)
 	return NULL;
 }
 
-/* idmefv2 listen ARGS on http://127.0.0.1:0/, stderr into tmpdir/listen.err, stdout into a pipe. */
-static void listener_start(struct listener *l, const char *const *args)
+/*
+ * idmefv2 listen ARGS on http://127.0.0.1:0/, stderr into tmpdir/listen.err,
+ * stdout into a pipe read by a thread, or left without a reader if @no_reader.
+ */
+static void listener_start_ex(struct listener *l, const char *const *args, bool no_reader)
 {
 	const char *argv[32];
 	size_t argc = 0;
@@ -201,7 +204,10 @@ static void listener_start(struct listener *l, const char *const *args)
 	}
 	close(fds[1]);
 	l->out_fd = fds[0];
-	ck_assert_int_eq(pthread_create(&l->reader, NULL, read_stdout, l), 0);
+	if (no_reader)
+		close(l->out_fd);
+	else
+		ck_assert_int_eq(pthread_create(&l->reader, NULL, read_stdout, l), 0);
 	for (int64_t deadline = now_ms() + 10000; now_ms() < deadline && !l->port; sleep_ms(20)) {
 		char *err = file_read(in_tmp("listen.err"), NULL);
 		const char *p = err ? strstr(err, "(port ") : NULL;
@@ -211,6 +217,11 @@ static void listener_start(struct listener *l, const char *const *args)
 		free(err);
 	}
 	ck_assert_msg(l->port, "the listener printed no port");
+}
+
+static void listener_start(struct listener *l, const char *const *args)
+{
+	listener_start_ex(l, args, false);
 }
 
 /* Wait for the listener to end (up to 30 s); its exit status, or 128 + signal. */
@@ -235,7 +246,7 @@ static int listener_wait(struct listener *l)
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 
-/* As listener_wait(), when the stdout reader is already gone. */
+/* As listener_wait(), for a listener started without a reader of its stdout. */
 static int listener_wait_exited(struct listener *l)
 {
 	int wstatus = 0;
@@ -770,11 +781,8 @@ START_TEST(test_stdout_closed)
 	struct listener l;
 	char *msg = message_with_id("c105ed00-0000-4000-8000-000000000001"), *err;
 
-	listener_start(&l, (const char *const[]){ NULL });
-	/* No reader any more: writes fail with EPIPE. */
-	pthread_cancel(l.reader);
-	pthread_join(l.reader, NULL);
-	close(l.out_fd);
+	/* No reader: writes fail with EPIPE. */
+	listener_start_ex(&l, (const char *const[]){ NULL }, true);
 	ck_assert_int_eq(post(l.port, msg, NULL), 503);
 	ck_assert_int_eq(listener_wait_exited(&l), 2);
 	err = file_read(in_tmp("listen.err"), NULL);
