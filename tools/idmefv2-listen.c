@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* idmefv2 listen: receive messages through a transport and print or store them. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <idmefv2/message.h>
@@ -28,17 +34,24 @@ const char tool__listen_help[] =
 	"file:///DIR (files dropped into DIR). Every message is validated on arrival;\n"
 	"invalid ones are refused (HTTP 400) and counted. Received messages are printed\n"
 	"on standard output as NDJSON, or with --out written to DIR, one file per\n"
-	"message. A message is acknowledged (Kafka offset committed, file removed) only\n"
-	"once written. The listening address is printed on standard error at start.\n"
-	"SIGINT or SIGTERM stops; the counts go to standard error:\n"
-	"  N messages received, N invalid\n"
+	"message. A message is acknowledged (HTTP 204, Kafka offset committed, file\n"
+	"removed) only once written; with --out, once fsync'd and renamed into place,\n"
+	"so that it survives even SIGKILL. A message that cannot be written is refused\n"
+	"(503) for its sender to retry. The listening address is printed on standard\n"
+	"error at start. SIGINT or SIGTERM stops: new requests get 503 with\n"
+	"Retry-After, those under way finish; the counts go to standard error:\n"
+	"  N messages received, N invalid[, N stored, N duplicates, N kept under a\n"
+	"  second name][, N refused for a retry (not written)]\n"
+	"With --out, the first message of an ID is kept; a repeat with the same content\n"
+	"is counted as a duplicate, one with a different content is kept as ID.2.json.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --option NAME=VALUE  set a transport option (repeatable)\n"
 	"      --list-options       list every transport option with its default\n"
 	"      --out DIR            store each message as DIR/<ID>.json instead of printing\n"
+	"                           (DIR is created, mode 0750, if it does not exist)\n"
 	"      --count N            stop after N messages\n"
-	"      --queue-size N       messages held between receiving and writing (default 1024)\n"
+	"      --queue-size N       ignored (kept for old scripts)\n"
 	"  -q, --quiet              no start-up line\n"
 	"  -h, --help               show this help and exit\n"
 	"\n"
@@ -50,7 +63,7 @@ const char tool__listen_help[] =
 	"\n"
 	"Exit status:\n"
 	"  0  stopped normally\n"
-	"  2  usage error, or the transport could not start\n";
+	"  2  usage error, the transport could not start, or standard output failed\n";
 
 enum {
 	OPT_LIST_OPTIONS = 256,
@@ -85,67 +98,385 @@ static void on_log(idmefv2_log_level level, const char *message, void *user_data
 		fprintf(stderr, "idmefv2 listen: %s\n", message);
 }
 
-/* Write @data atomically as DIR/NAME: temporary file, fsync, rename. */
-static int store(const char *dir, const idmefv2_message *msg, const char *data, size_t len)
-{
-	const char *id = NULL;
-	char uuid[IDMEFV2_UUID_STRLEN], tmp[4096], final[4096];
-	int fd, e = 0;
+/* Other copies of a message under the same ID with different content: ID.2.json …, then ID.<random>.json */
+#define MAX_VERSIONS 100
+#define TMP_ATTEMPTS 8
 
-	if (idmefv2_message_get_string(msg, "ID", &id, NULL, NULL, 0) != IDMEFV2_OK ||
-	    !idmefv2_uuid_is_valid(id)) {
-		idmefv2_uuid_new(uuid, sizeof(uuid));
-		id = uuid;
-	}
-	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, id);
-	snprintf(final, sizeof(final), "%s/%s.json", dir, id);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
+/*
+ * Where accepted messages go. The transport calls on_message() from its
+ * threads (one per HTTP connection) and answers 2xx, removes the dropped file
+ * or commits the Kafka offset only once it returns OK: a message is written
+ * (and with --out, fsync'ed and renamed into place) before it is
+ * acknowledged, so neither a stop nor a crash loses an acknowledged message.
+ */
+struct sink {
+	const char *out_dir;
+	int dir_fd;
+	size_t count;              /* stop after this many, 0: never */
+	pthread_mutex_t lock;      /* standard output and the error log */
+	atomic_size_t taken;       /* accepted or being written (for --count) */
+	atomic_size_t received;    /* written, or already stored */
+	atomic_size_t stored;      /* new files */
+	atomic_size_t duplicates;  /* same ID and same content as a stored file */
+	atomic_size_t conflicts;   /* same ID, different content: kept as ID.N.json */
+	atomic_size_t refused;     /* not written: the sender was told to retry */
+	atomic_bool broken;        /* standard output failed: stop */
+	int last_errno;            /* logged once until a write succeeds again */
+};
+
+enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_CONFLICT };
+
+static bool write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			e = errno;
-			break;
-		}
-		off += (size_t)n;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
 	}
-	if (!e && (write(fd, "\n", 1) != 1 || fsync(fd) != 0))
+	return true;
+}
+
+/* Write @data and a newline to a new temporary file in @dir_fd; 0 or an errno value. */
+static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size)
+{
+	char rnd[IDMEFV2_UUID_STRLEN];
+	int fd = -1, e = 0;
+
+	/* A random name made with O_EXCL | O_NOFOLLOW: nothing planted in the
+	 * directory can be written through or guessed. */
+	for (int i = 0; i < TMP_ATTEMPTS && fd < 0; i++) {
+		idmefv2_uuid_new(rnd, sizeof(rnd));
+		snprintf(tmp, tmp_size, ".%s.%s.tmp", id, rnd);
+		fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd < 0 && errno != EEXIST)
+			return errno;
+	}
+	if (fd < 0)
+		return EEXIST;
+	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1) || fsync(fd) != 0)
 		e = errno ? errno : EIO;
 	if (close(fd) != 0 && !e)
 		e = errno;
-	if (!e && rename(tmp, final) != 0)
-		e = errno;
 	if (e)
-		unlink(tmp);
+		unlinkat(dir_fd, tmp, 0);
 	return e;
+}
+
+/* Whether @name in @dir_fd is a regular file holding exactly @data and a newline. */
+static bool same_content(int dir_fd, const char *name, const char *data, size_t len)
+{
+	struct stat st;
+	char buf[65536];
+	size_t off = 0;
+	bool same = false;
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != (uint64_t)len + 1)
+		goto out;
+	while (off < len + 1) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		size_t cmp;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (size_t)n > len + 1 - off)
+			goto out;
+		cmp = (size_t)n;
+		if (off + cmp > len) {
+			/* The last byte read is the newline. */
+			if (buf[cmp - 1] != '\n' || memcmp(buf, data + off, cmp - 1) != 0)
+				goto out;
+		} else if (memcmp(buf, data + off, cmp) != 0) {
+			goto out;
+		}
+		off += cmp;
+	}
+	same = true;
+out:
+	close(fd);
+	return same;
+}
+
+/* Rename without replacing anything, also where RENAME_NOREPLACE is not supported. */
+static int rename_noreplace(int dir_fd, const char *from, const char *to)
+{
+	if (renameat2(dir_fd, from, dir_fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return errno;
+	/* link() never replaces nor follows the target name either. */
+	if (linkat(dir_fd, from, dir_fd, to, 0) != 0)
+		return errno;
+	unlinkat(dir_fd, from, 0);
+	return 0;
+}
+
+/*
+ * Store @data as ID.json: the first copy of an ID is kept; an identical copy
+ * is a duplicate (counted, not written again); a different one is kept
+ * beside it as ID.2.json, ID.3.json, … Names are never replaced, so a
+ * symbolic link planted under a final name is neither followed nor replaced.
+ * @return 0 or an errno value
+ */
+static int store(int dir_fd, const char *id, const char *data, size_t len, enum store_result *ret,
+                 char *name, size_t name_size)
+{
+	char tmp[256], rnd[IDMEFV2_UUID_STRLEN];
+	int e = write_tmp(dir_fd, id, data, len, tmp, sizeof(tmp));
+
+	if (e)
+		return e;
+	for (unsigned v = 1; v <= MAX_VERSIONS + TMP_ATTEMPTS; v++) {
+		if (v == 1) {
+			snprintf(name, name_size, "%s.json", id);
+		} else if (v <= MAX_VERSIONS) {
+			snprintf(name, name_size, "%s.%u.json", id, v);
+		} else {
+			/* So many versions of one ID: the next ones get random names, never refused. */
+			idmefv2_uuid_new(rnd, sizeof(rnd));
+			snprintf(name, name_size, "%s.%s.json", id, rnd);
+		}
+		e = rename_noreplace(dir_fd, tmp, name);
+		if (!e) {
+			/* The rename itself must survive a crash of the machine too. */
+			if (fsync(dir_fd) != 0)
+				return errno;
+			*ret = v == 1 ? STORE_NEW : STORE_CONFLICT;
+			return 0;
+		}
+		if (e != EEXIST)
+			break;
+		if (v <= MAX_VERSIONS && same_content(dir_fd, name, data, len)) {
+			unlinkat(dir_fd, tmp, 0);
+			*ret = STORE_DUPLICATE;
+			return 0;
+		}
+	}
+	unlinkat(dir_fd, tmp, 0);
+	return e;
+}
+
+static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char *data, size_t len)
+{
+	const char *id = NULL;
+	char uuid[IDMEFV2_UUID_STRLEN], name[256];
+	enum store_result res = STORE_NEW;
+	int e;
+
+	if (idmefv2_message_get_string(msg, "ID", &id, NULL, NULL, 0) != IDMEFV2_OK || !idmefv2_uuid_is_valid(id)) {
+		idmefv2_uuid_new(uuid, sizeof(uuid));
+		id = uuid;
+	}
+	e = store(s->dir_fd, id, data, len, &res, name, sizeof(name));
+	pthread_mutex_lock(&s->lock);
+	if (e) {
+		/* Refused, so the sender retries; said once until writing works again. */
+		if (e != s->last_errno)
+			tool__error(CMD, "--out %s: cannot store message %s: %s; refusing messages until it works",
+			            s->out_dir, id, strerror(e));
+		s->last_errno = e;
+	} else {
+		if (s->last_errno)
+			tool__error(CMD, "--out %s: storing again", s->out_dir);
+		s->last_errno = 0;
+		if (res == STORE_DUPLICATE)
+			tool__error(CMD, "duplicate of message %s (same content): kept the stored copy", id);
+		else if (res == STORE_CONFLICT)
+			tool__error(CMD, "message %s already stored with a different content: kept both, the new one "
+			            "as %s", id, name);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (e)
+		return IDMEFV2_ERR_IO;
+	atomic_fetch_add(res == STORE_NEW ? &s->stored : res == STORE_DUPLICATE ? &s->duplicates : &s->conflicts, 1);
+	return IDMEFV2_OK;
+}
+
+static idmefv2_error sink_print(struct sink *s, const char *data, size_t len)
+{
+	idmefv2_error err = IDMEFV2_OK;
+
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->broken) || fwrite(data, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) != 0) {
+		if (!atomic_exchange(&s->broken, true))
+			tool__error(CMD, "standard output: %s", strerror(errno));
+		clearerr(stdout);
+		err = IDMEFV2_ERR_IO;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void *user_data)
+{
+	struct sink *s = user_data;
+	char errstr[256];
+	const char *data;
+	size_t len;
+	idmefv2_error err;
+
+	(void)t;
+	/* Past --count, refused like during a stop: the sender keeps it. */
+	if (s->count && atomic_fetch_add(&s->taken, 1) >= s->count) {
+		atomic_fetch_sub(&s->taken, 1);
+		return IDMEFV2_ERR_CLOSED;
+	}
+	err = idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, &data, &len, NULL,
+	                                errstr, sizeof(errstr));
+	if (err == IDMEFV2_OK)
+		err = s->out_dir ? sink_store(s, msg, data, len) : sink_print(s, data, len);
+	if (err != IDMEFV2_OK) {
+		if (s->count)
+			atomic_fetch_sub(&s->taken, 1);
+		atomic_fetch_add(&s->refused, 1);
+		return err;
+	}
+	atomic_fetch_add(&s->received, 1);
+	return IDMEFV2_OK;
+}
+
+/* mkdir -p with mode 0750 for what is created; 0 or an errno value. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return errno;
+		*p = saved;
+		if (!saved)
+			return 0;
+	}
+}
+
+/* A temporary this old belongs to no running listener: one killed while writing it. */
+#define STALE_TMP_S 600
+
+/* Whether @name is one of write_tmp()'s temporaries: ".<UUID>.<UUID>.tmp". */
+static bool is_our_tmp(const char *name)
+{
+	char id[IDMEFV2_UUID_STRLEN], rnd[IDMEFV2_UUID_STRLEN];
+	size_t u = IDMEFV2_UUID_STRLEN - 1;
+
+	if (strlen(name) != 1 + u + 1 + u + 4 || name[0] != '.' || name[1 + u] != '.' ||
+	    strcmp(name + 2 + 2 * u, ".tmp") != 0)
+		return false;
+	memcpy(id, name + 1, u);
+	id[u] = '\0';
+	memcpy(rnd, name + 2 + u, u);
+	rnd[u] = '\0';
+	return idmefv2_uuid_is_valid(id) && idmefv2_uuid_is_valid(rnd);
+}
+
+/* Remove the temporaries a killed listener left; their messages were never acknowledged. */
+static void remove_stale_tmp(int dir_fd, const char *dir)
+{
+	int fd = dup(dir_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+	time_t now = time(NULL);
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!is_our_tmp(de->d_name) || fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TMP_S)
+			continue;
+		n += unlinkat(dir_fd, de->d_name, 0) == 0;
+	}
+	closedir(d);
+	if (n)
+		tool__error(CMD, "--out %s: removed %zu unfinished temporary file%s of a listener that was killed", dir,
+		            n, n == 1 ? "" : "s");
+}
+
+/* The --out directory: created (0750) if absent, opened once for every store(). */
+static int open_out_dir(const char *dir)
+{
+	struct stat st;
+	int fd, e;
+
+	if (stat(dir, &st) != 0) {
+		e = make_dirs(dir);
+		if (e) {
+			tool__error(CMD, "--out %s: cannot create the directory: %s (make it with "
+			            "'mkdir -p -m 0750 %s' and let this user write to it)", dir, strerror(e), dir);
+			return -1;
+		}
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || faccessat(fd, ".", W_OK, 0) != 0) {
+		tool__error(CMD, "--out %s: not a writable directory (%s); give this user write access to it",
+		            dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	remove_stale_tmp(fd, dir);
+	return fd;
+}
+
+static void print_counts(const struct sink *s, const idmefv2_transport *t)
+{
+	idmefv2_transport_counters counters;
+	size_t received = atomic_load(&s->received), refused = atomic_load(&s->refused);
+
+	idmefv2_transport_get_counters(t, &counters);
+	fprintf(stderr, "%zu message%s received, %llu invalid", received, received == 1 ? "" : "s",
+	        (unsigned long long)counters.invalid);
+	if (s->out_dir)
+		fprintf(stderr, ", %zu stored, %zu duplicate%s, %zu kept under a second name", atomic_load(&s->stored),
+		        atomic_load(&s->duplicates), atomic_load(&s->duplicates) == 1 ? "" : "s",
+		        atomic_load(&s->conflicts));
+	if (refused)
+		fprintf(stderr, ", %zu refused for a retry (not written)", refused);
+	fputc('\n', stderr);
 }
 
 int tool__listen_main(int argc, char **argv)
 {
 	const char **opts = NULL;
-	size_t n_opts = 0, count = 0, queue_size = 1024, received = 0;
-	const char *out_dir = NULL;
+	size_t n_opts = 0;
 	bool quiet = false;
 	idmefv2_transport *t = NULL;
-	idmefv2_queue *q = NULL;
-	idmefv2_transport_counters counters;
+	struct sink sink = { .dir_fd = -1 };
 	char errstr[1024] = "";
 	idmefv2_error err;
 	int c, status = TOOL_EXIT_USAGE;
 	struct sigaction sa;
 
+	pthread_mutex_init(&sink.lock, NULL);
 	opts = calloc((size_t)argc, sizeof(*opts));
 	if (!opts)
-		return TOOL_EXIT_USAGE;
+		goto out;
 	while ((c = getopt_long(argc, argv, ":o:qh", listen_options, NULL)) != -1) {
 		switch (c) {
 		case 'o': opts[n_opts++] = optarg; break;
 		case 'q': quiet = true; break;
-		case OPT_OUT: out_dir = optarg; break;
+		case OPT_OUT: sink.out_dir = optarg; break;
 		case OPT_COUNT:
 		case OPT_QUEUE_SIZE: {
 			char *end;
@@ -158,10 +489,10 @@ int tool__listen_main(int argc, char **argv)
 				            c == OPT_COUNT ? "count" : "queue-size", optarg);
 				goto out;
 			}
+			/* --queue-size is accepted for old scripts: messages are now written
+			 * before they are acknowledged, with no queue in between. */
 			if (c == OPT_COUNT)
-				count = (size_t)v;
-			else
-				queue_size = (size_t)v;
+				sink.count = (size_t)v;
 			break;
 		}
 		case OPT_LIST_OPTIONS:
@@ -185,31 +516,29 @@ int tool__listen_main(int argc, char **argv)
 		tool__error(CMD, "unexpected argument '%s'", argv[optind + 1]);
 		goto out;
 	}
-	if (out_dir) {
-		struct stat st;
+	if (sink.out_dir && (sink.dir_fd = open_out_dir(sink.out_dir)) < 0)
+		goto out;
 
-		if (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(out_dir, W_OK) != 0) {
-			tool__error(CMD, "--out %s: not a writable directory", out_dir);
-			goto out;
-		}
-	}
-
-	q = idmefv2_queue_new(queue_size);
 	err = idmefv2_transport_new(argv[optind], IDMEFV2_TRANSPORT_LISTENER, &t, errstr, sizeof(errstr));
-	if (err != IDMEFV2_OK || !q) {
+	if (err != IDMEFV2_OK) {
 		tool__error(CMD, "%s: %s", argv[optind], *errstr ? errstr : idmefv2_strerror(err));
 		goto out;
 	}
 	for (size_t i = 0; i < n_opts; i++)
 		if (tool__transport_option(CMD, t, opts[i]) != TOOL_EXIT_OK)
 			goto out;
-	idmefv2_transport_set_queue(t, q);
+	idmefv2_transport_set_message_cb(t, on_message, &sink);
 	idmefv2_transport_set_log_cb(t, on_log, NULL);
 
+	/* SA_RESTART: a signal must not fail a write to standard output or a file. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed standard output is an error to report (EPIPE), not a death mid-message. */
+	signal(SIGPIPE, SIG_IGN);
 
 	err = idmefv2_transport_start(t, errstr, sizeof(errstr));
 	if (err != IDMEFV2_OK) {
@@ -227,44 +556,20 @@ int tool__listen_main(int argc, char **argv)
 	}
 
 	status = TOOL_EXIT_OK;
-	while (!stop_requested && (!count || received < count)) {
-		idmefv2_message *msg = NULL;
-		const char *data;
-		size_t len;
-
-		err = idmefv2_queue_get(q, 200, &msg);
-		if (err == IDMEFV2_ERR_TIMEOUT)
-			continue;
-		if (err != IDMEFV2_OK)
-			break;
-		err = idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, &data,
-		                                &len, NULL, errstr, sizeof(errstr));
-		if (err == IDMEFV2_OK && out_dir) {
-			int e = store(out_dir, msg, data, len);
-
-			if (e) {
-				/* Not acknowledged: a transport that can redeliver will. */
-				tool__error(CMD, "--out %s: %s", out_dir, strerror(e));
-				idmefv2_message_unref(msg);
-				status = TOOL_EXIT_USAGE;
-				break;
-			}
-		} else if (err == IDMEFV2_OK) {
-			fwrite(data, 1, len, stdout);
-			fputc('\n', stdout);
-			fflush(stdout);
-		}
-		idmefv2_queue_task_done(q, msg);
-		idmefv2_message_unref(msg);
-		received++;
-	}
+	while (!stop_requested && !atomic_load(&sink.broken) &&
+	       !(sink.count && atomic_load(&sink.received) >= sink.count))
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	/* Refuses new requests (503 and Retry-After), lets those under way finish:
+	 * everything acknowledged has been written by then. */
 	idmefv2_transport_stop(t);
-	idmefv2_transport_get_counters(t, &counters);
-	fprintf(stderr, "%zu message%s received, %llu invalid\n", received, received == 1 ? "" : "s",
-	        (unsigned long long)counters.invalid);
+	if (atomic_load(&sink.broken))
+		status = TOOL_EXIT_USAGE;
+	print_counts(&sink, t);
 out:
 	idmefv2_transport_free(t);
-	idmefv2_queue_unref(q);
+	if (sink.dir_fd >= 0)
+		close(sink.dir_fd);
+	pthread_mutex_destroy(&sink.lock);
 	free(opts);
 	return status;
 }

@@ -230,6 +230,63 @@ static const char *strict_scan(const char *text, size_t len, size_t *ret_off)
 	}
 }
 
+/* Whether the @n digits at @d (no leading zero) fit json-c's int64, or uint64 when positive. */
+static bool int_fits(const char *d, size_t n, bool neg)
+{
+	static const char max_pos[] = "18446744073709551615", max_neg[] = "9223372036854775808";
+	const char *max = neg ? max_neg : max_pos;
+	size_t max_len = strlen(max);
+
+	return n < max_len || (n == max_len && memcmp(d, max, n) <= 0);
+}
+
+/*
+ * json-c turns an integer beyond 64 bits into the nearest 64-bit value: the
+ * message would be checked, reported and stored with a number it does not
+ * hold. Such an integer is refused instead, named by its text (the first 40
+ * digits and the count of the others). The structure is already checked.
+ */
+static const char *big_int_scan(const char *text, size_t len, size_t *ret_off, char *why, size_t why_size)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t start = i, d0, n;
+		bool neg;
+
+		if (s[i] == '"') {
+			/* Skip the string: to its closing quote, over escapes. */
+			for (i = str_skip_plain(s, i + 1, len); i < len && s[i] != '"';
+			     i = str_skip_plain(s, i + (s[i] == '\\' ? 2 : 1), len))
+				;
+			continue;
+		}
+		if (s[i] != '-' && (s[i] < '0' || s[i] > '9'))
+			continue;
+		neg = s[i] == '-';
+		d0 = i + neg;
+		for (i = d0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		n = i - d0;
+		if ((i >= len || (s[i] != '.' && s[i] != 'e' && s[i] != 'E')) && !int_fits(text + d0, n, neg)) {
+			if (n > 40)
+				snprintf(why, why_size, "integer %s%.40s\xe2\x80\xa6(%zu digits) does not fit in 64 bits",
+				         neg ? "-" : "", text + d0, n);
+			else
+				snprintf(why, why_size, "integer %s%.*s does not fit in 64 bits", neg ? "-" : "", (int)n,
+				         text + d0);
+			*ret_off = start;
+			return why;
+		}
+		/* The rest of the number (fraction, exponent) holds no string. */
+		while (i < len && (s[i] == '.' || s[i] == 'e' || s[i] == 'E' || s[i] == '+' || s[i] == '-' ||
+		                   (s[i] >= '0' && s[i] <= '9')))
+			i++;
+		i--;
+	}
+	return NULL;
+}
+
 idmefv2_error idmefv2__json_parse(const char *text, size_t len, struct json_object **ret_obj,
                                   char *errstr, size_t errstr_size)
 {
@@ -245,6 +302,7 @@ idmefv2_error idmefv2__json_parse_jsonc(const char *text, size_t len, struct jso
 	struct json_tokener *tok;
 	struct json_object *obj;
 	const char *why;
+	char big[128];
 	size_t end, off;
 
 	if (len >= INT_MAX) {
@@ -285,6 +343,8 @@ idmefv2_error idmefv2__json_parse_jsonc(const char *text, size_t len, struct jso
 		}
 	}
 	why = strict_scan(text, end, &off);
+	if (!why)
+		why = big_int_scan(text, end, &off, big, sizeof(big));
 	if (why) {
 		json_object_put(obj);
 		return parse_error(text, off, why, errstr, errstr_size);

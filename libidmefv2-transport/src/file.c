@@ -84,28 +84,58 @@ static bool is_transient(int err)
 }
 
 
-/* Returns 0 or an errno value. */
+/* Rename that never replaces an existing name (nor a symbolic link planted there). */
+static int rename_noreplace(int dir_fd, const char *from, const char *to)
+{
+	if (renameat2(dir_fd, from, dir_fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return errno;
+	/* Filesystems without RENAME_NOREPLACE: link() does not replace either. */
+	if (linkat(dir_fd, from, dir_fd, to, 0) != 0)
+		return errno;
+	unlinkat(dir_fd, from, 0);
+	return 0;
+}
+
+#define NAME_ATTEMPTS 8
+
+/*
+ * Returns 0 or an errno value. The directory may be shared with other users:
+ * the temporary is created O_EXCL | O_NOFOLLOW, readable by the group at most
+ * (alerts are not for everyone), and the final name never replaces a file or
+ * follows a link someone put there; a taken name is a new name.
+ */
 static int write_one(int dir_fd, const char *extension, const struct idmefv2__item *item)
 {
 	char name[128];
 	char tmp[sizeof(name) + 8];
 	struct timespec now;
-	int fd;
+	int fd = -1;
 	int err = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	snprintf(name, sizeof(name), "%" PRId64 "%09ld-%ld-%" PRIuFAST64 "%s", (int64_t)now.tv_sec, now.tv_nsec,
-	         (long)getpid(), atomic_fetch_add(&name_counter, 1), extension);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	for (int i = 0; i < NAME_ATTEMPTS && fd < 0; i++) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(name, sizeof(name), "%" PRId64 "%09ld-%ld-%" PRIuFAST64 "%s", (int64_t)now.tv_sec, now.tv_nsec,
+		         (long)getpid(), atomic_fetch_add(&name_counter, 1), extension);
+		snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+		fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd < 0 && errno != EEXIST)
+			return errno;
+	}
 	if (fd < 0)
-		return errno;
+		return EEXIST;
 	if (!idmefv2__write_all(fd, item->data, item->len) || fsync(fd) < 0)
 		err = errno;
 	if (close(fd) < 0 && !err)
 		err = errno;
-	if (!err && renameat(dir_fd, tmp, dir_fd, name) < 0)
-		err = errno;
+	for (int i = 0; !err && i < NAME_ATTEMPTS; i++) {
+		err = rename_noreplace(dir_fd, tmp, name);
+		if (err != EEXIST)
+			break;
+		snprintf(name, sizeof(name), "%" PRId64 "%09ld-%ld-%" PRIuFAST64 "%s", (int64_t)now.tv_sec, now.tv_nsec,
+		         (long)getpid(), atomic_fetch_add(&name_counter, 1), extension);
+	}
 	if (err)
 		unlinkat(dir_fd, tmp, 0);
 	return err;

@@ -393,13 +393,18 @@ static bool name_allowed(char *const *allowed, const char *name, size_t len)
 	return false;
 }
 
-/* Whether a DNS name of the subjectAltName, or the CN, is on the allow-list. */
+/*
+ * Whether the certificate's name is on the allow-list. As RFC 6125 §6.4.4
+ * says, the CN counts only when the subjectAltName holds no identifier (DNS
+ * name, URI or IP address): with one, a CN naming someone else is ignored,
+ * so a CA that puts what a requester asks in the CN cannot grant access.
+ */
 static bool cert_allowed(char *const *allowed, const gnutls_datum_t *der)
 {
 	gnutls_x509_crt_t crt;
 	char name[1024];
 	size_t size;
-	bool found = false;
+	bool found = false, has_san_id = false;
 	int ret;
 
 	if (gnutls_x509_crt_init(&crt) < 0)
@@ -411,10 +416,18 @@ static bool cert_allowed(char *const *allowed, const gnutls_datum_t *der)
 		ret = gnutls_x509_crt_get_subject_alt_name(crt, i, name, &size, NULL);
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
+		/* An entry too long or unreadable may be an identifier: the CN no longer counts. */
+		if (ret < 0) {
+			has_san_id = true;
+			if (ret != GNUTLS_E_SHORT_MEMORY_BUFFER)
+				break;
+		}
+		if (ret == GNUTLS_SAN_DNSNAME || ret == GNUTLS_SAN_URI || ret == GNUTLS_SAN_IPADDRESS)
+			has_san_id = true;
 		if (ret == GNUTLS_SAN_DNSNAME && size < sizeof(name))
 			found = name_allowed(allowed, name, size);
 	}
-	for (unsigned i = 0; !found; i++) {
+	for (unsigned i = 0; !found && !has_san_id; i++) {
 		size = sizeof(name);
 		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, i, 0, name, &size) < 0)
 			break;
