@@ -76,7 +76,9 @@
 	X("tls.client_ca", STRING, NULL, "https", 0, 0, NULL, \
 	  "Listener: require client certificates signed by this CA (PEM file): mutual TLS") \
 	X("tls.allowed_peers", STRING, NULL, "https", 0, 0, NULL, \
-	  "Listener: comma-separated DNS names or CNs of the client certificates allowed (unset: any)") \
+	  "Listener: comma-separated names of the client certificates allowed, matched against " \
+	  "their subjectAltName DNS names, or against the CN only when the certificate has no " \
+	  "subjectAltName identifier (RFC 6125) (unset: any)") \
 	X("auth.username", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
 	  "User name for Basic authentication (listener: required from clients)") \
 	X("auth.password", STRING, NULL, AUTH_SCHEMES, 0, 0, NULL, \
