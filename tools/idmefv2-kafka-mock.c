@@ -29,7 +29,7 @@
 #define REPLICATION_MAX 3
 
 static const char usage_text[] =
-	"Usage: " PROG " [--brokers N] [--partitions P] [--topic T]...\n"
+	"Usage: " PROG " [--brokers N] [--partitions P] [--topic T]... [--debug LIST]\n"
 	"\n"
 	"Start librdkafka's mock Kafka cluster (a development broker kept in memory)\n"
 	"with N brokers on 127.0.0.1, create each topic T with P partitions, and print\n"
@@ -42,6 +42,9 @@ static const char usage_text[] =
 	"  -b, --brokers N      number of brokers, 1 to 32 (default 3)\n"
 	"  -p, --partitions P   partitions of each --topic, 1 to 1000 (default 3)\n"
 	"  -t, --topic T        create topic T (repeatable)\n"
+	"  -d, --debug LIST     log librdkafka's debug contexts LIST on standard error\n"
+	"                       (\"mock\" shows the consumer groups' joins, syncs and\n"
+	"                       session timeouts)\n"
 	"  -h, --help           show this help and exit\n"
 	"\n"
 	"Example (a consumer group of one, one message sent and received):\n"
@@ -58,6 +61,7 @@ static const struct option long_options[] = {
 	{ "brokers", required_argument, NULL, 'b' },
 	{ "partitions", required_argument, NULL, 'p' },
 	{ "topic", required_argument, NULL, 't' },
+	{ "debug", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,6 +71,7 @@ struct mock_args {
 	int partitions;
 	const char **topics;
 	size_t n_topics;
+	const char *debug;
 };
 
 /* "PROG: @what \"@arg\"@why" and the pointer to --help. */
@@ -104,7 +109,7 @@ static int parse_args(int argc, char **argv, struct mock_args *a)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:p:t:h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:p:t:d:h", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (!parse_int(optarg, 1, BROKERS_MAX, &a->brokers)) {
@@ -125,6 +130,9 @@ static int parse_args(int argc, char **argv, struct mock_args *a)
 			}
 			a->topics[a->n_topics++] = optarg;
 			break;
+		case 'd':
+			a->debug = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_USAGE;
@@ -140,21 +148,29 @@ static int parse_args(int argc, char **argv, struct mock_args *a)
 	return -1;
 }
 
-/* The mock logs through the handle it lives on: only errors are worth a line. */
+static bool debug_on;
+
+/* The mock logs through the handle it lives on: errors, and with --debug everything. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
+	if (level <= 3 || debug_on)
 		fprintf(stderr, PROG ": %s: %s\n", fac, buf);
 }
 
-static rd_kafka_t *handle_new(void)
+static rd_kafka_t *handle_new(const char *debug)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char err[512];
 	rd_kafka_t *rk;
 
 	rd_kafka_conf_set_log_cb(conf, on_log);
+	if (debug && rd_kafka_conf_set(conf, "debug", debug, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+		rd_kafka_conf_destroy(conf);
+		fprintf(stderr, PROG ": --debug: %s\n", err);
+		return NULL;
+	}
+	debug_on = debug != NULL;
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -212,7 +228,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	rk = handle_new();
+	rk = handle_new(a.debug);
 	if (!rk)
 		goto out;
 	mc = rd_kafka_mock_cluster_new(rk, a.brokers);
