@@ -488,6 +488,10 @@ static void group_run(int sig)
 		snprintf(path, sizeof(path), "%s/listen%d.err", tmpdir, i);
 		again = counted(path, " duplicate");
 		redelivered_same += again > 0 ? (size_t)again : 0;
+		if (counted(path, " messages received") < 0) {
+			fprintf(stderr, "  listener %d (killed): %zu stored; no exit line\n", i, files[i]);
+			continue;
+		}
 		fprintf(stderr, "  listener %d%s: %zu stored; its exit line: %ld received, %ld came again to it\n", i,
 		        i == VICTIM ? " (stopped)" : i == LISTENERS ? " (restarted)" : "", files[i],
 		        counted(path, " messages received"), again);
