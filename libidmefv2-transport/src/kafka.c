@@ -32,6 +32,12 @@
  * - enable.auto.commit and enable.auto.offset.store are off and
  *   auto.offset.reset is "earliest" (a new group starts at the beginning; set
  *   kafka.auto.offset.reset to change it);
+ * - group timers shorter than librdkafka's (and the cooperative-sticky
+ *   assignor with librdkafka >= 2.3), so that a restarted member rejoins in
+ *   seconds rather than in 45 s (kafka_conf_group(); each overridable with
+ *   kafka.*); stop() leaves
+ *   the group (rd_kafka_consumer_close) after committing, so that the
+ *   partitions move at once;
  * - each record: the "Content-Type" header (matched case-insensitively, the
  *   last one wins; absent: option "content_type", application/json by
  *   default) must be a supported type, the value is unserialized and
@@ -343,6 +349,79 @@ static bool kafka_conf_security(struct kafka *s, rd_kafka_conf_t *conf, char *er
 	return true;
 }
 
+/*
+ * Consumer-group defaults that make a restarted or stopped listener's
+ * partitions move quickly (docs/kafka.md has the measurements):
+ * - session.timeout.ms 6 s (librdkafka: 45 s): how long the coordinator keeps
+ *   a member that stopped heartbeating (killed, frozen, cut off) before its
+ *   partitions go to the others; it also paces the mock coordinator's joins.
+ *   6 s is the smallest value a stock broker accepts
+ *   (group.min.session.timeout.ms). Heartbeats run on librdkafka's own thread,
+ *   so a slow message store does not make a member miss them;
+ * - heartbeat.interval.ms 1 s (3 s): how soon live members hear of a rebalance;
+ * - max.poll.interval.ms 60 s (300 s): the consumer thread polls at least every
+ *   KAFKA_POLL_MS, even with a full queue; one that has not polled for a minute
+ *   is stuck (a hung store), and leaving the group lets the others take over;
+ * - partition.assignment.strategy cooperative-sticky (range,roundrobin) with
+ *   librdkafka 2.3.0 or later: a rebalance moves only the partitions that
+ *   change owner and the others keep being consumed meanwhile. Older
+ *   librdkafka aborts in rd_kafka_destroy() when a cooperative member is
+ *   closed before its first assignment (librdkafka issue #4312, fixed in
+ *   2.3.0), e.g. a listener stopped while the group is still forming: there
+ *   the eager default stays.
+ * Each is overridden by the matching kafka.* option.
+ */
+#define KAFKA_COOPERATIVE_MIN_VERSION 0x020300ff
+
+static bool kafka_conf_group(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
+{
+	if (!kafka_conf_put(conf, "session.timeout.ms", "6000", errstr, errstr_size) ||
+	    !kafka_conf_put(conf, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
+	    !kafka_conf_put(conf, "max.poll.interval.ms", "60000", errstr, errstr_size))
+		return false;
+	if (rd_kafka_version() < KAFKA_COOPERATIVE_MIN_VERSION)
+		return true;
+	return kafka_conf_put(conf, "partition.assignment.strategy", "cooperative-sticky", errstr, errstr_size);
+}
+
+static long kafka_conf_long(rd_kafka_conf_t *conf, const char *name)
+{
+	char buf[64];
+	size_t size = sizeof(buf);
+
+	if (rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * librdkafka refuses a session timeout above max.poll.interval.ms, and a
+ * heartbeat interval not below the session timeout is useless: a user's
+ * kafka.session.timeout.ms moves our defaults of the other two along rather
+ * than failing. Values the user set are left as they are.
+ */
+static bool kafka_conf_group_fit(struct kafka *s, rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
+{
+	long session = kafka_conf_long(conf, "session.timeout.ms");
+	char buf[32];
+
+	if (session <= 0)
+		return true;
+	if (!kafka_kafka_option_set(s, "max.poll.interval.ms") &&
+	    kafka_conf_long(conf, "max.poll.interval.ms") < session) {
+		snprintf(buf, sizeof(buf), "%ld", session);
+		if (!kafka_conf_put(conf, "max.poll.interval.ms", buf, errstr, errstr_size))
+			return false;
+	}
+	if (!kafka_kafka_option_set(s, "heartbeat.interval.ms") &&
+	    kafka_conf_long(conf, "heartbeat.interval.ms") * 3 > session) {
+		snprintf(buf, sizeof(buf), "%ld", session / 3 > 0 ? session / 3 : 1);
+		if (!kafka_conf_put(conf, "heartbeat.interval.ms", buf, errstr, errstr_size))
+			return false;
+	}
+	return true;
+}
+
 /* Our defaults, then the role's, then the user's kafka.* options. */
 static rd_kafka_conf_t *kafka_conf_new(struct kafka *s, bool producer, char *errstr, size_t errstr_size)
 {
@@ -386,11 +465,14 @@ static rd_kafka_conf_t *kafka_conf_new(struct kafka *s, bool producer, char *err
 		if (!kafka_conf_put(conf, "group.id", group ? group : "idmefv2", errstr, errstr_size) ||
 		    !kafka_conf_put(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
 		    !kafka_conf_put(conf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-		    !kafka_conf_put(conf, "auto.offset.reset", "earliest", errstr, errstr_size))
+		    !kafka_conf_put(conf, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+		    !kafka_conf_group(conf, errstr, errstr_size))
 			goto fail;
 	}
 	idmefv2__opt_foreach_prefix(s->t, "kafka.", kafka_conf_passthrough, &ctx);
 	if (ctx.failed)
+		goto fail;
+	if (!producer && !kafka_conf_group_fit(s, conf, errstr, errstr_size))
 		goto fail;
 	return conf;
 
@@ -933,10 +1015,14 @@ static void kafka_offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
 		struct kafka_part *p;
 
-		if (!tp->err && !err)
+		rd_kafka_resp_err_t e = tp->err ? tp->err : err;
+
+		if (!e)
 			continue;
-		idmefv2__log(s->t, IDMEFV2_LOG_WARNING, "kafka: commit of %s [%" PRId32 "] offset %" PRId64 " failed: %s",
-		             tp->topic, tp->partition, tp->offset, rd_kafka_err2str(tp->err ? tp->err : err));
+		/* Refused while the group rebalances: expected, and committed again once it is stable. */
+		idmefv2__log(s->t, e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ? IDMEFV2_LOG_DEBUG : IDMEFV2_LOG_WARNING,
+		             "kafka: commit of %s [%" PRId32 "] offset %" PRId64 " failed: %s", tp->topic, tp->partition,
+		             tp->offset, rd_kafka_err2str(e));
 		/* Commit again later (a newer position, if any, supersedes it). */
 		p = kafka_part_find(s, tp->topic, tp->partition);
 		if (p) {
