@@ -4,9 +4,11 @@
  * then the built-in copy compiled into the library.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -60,7 +62,7 @@ static int try_dir(const char *dir, size_t dir_len, const char *tool, idmefv2_ma
                    char **ret_origin, idmefv2_error *err, char *errstr, size_t errstr_size)
 {
 	char *path = NULL;
-	FILE *f;
+	int fd;
 
 	if (dir_len == 0)
 		return 0;
@@ -68,8 +70,9 @@ static int try_dir(const char *dir, size_t dir_len, const char *tool, idmefv2_ma
 		*err = IDMEFV2_ERR_NOMEM;
 		return 1;
 	}
-	f = fopen(path, "re");
-	if (!f) {
+	/* O_NONBLOCK: a FIFO in the way must not block the probe (load_file() then refuses it). */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		/* A file that exists but cannot be read is an error, not a reason to fall back silently. */
 		if (errno != ENOENT && errno != ENOTDIR) {
 			if (errstr && errstr_size)
@@ -81,7 +84,7 @@ static int try_dir(const char *dir, size_t dir_len, const char *tool, idmefv2_ma
 		free(path);
 		return 0;
 	}
-	fclose(f);
+	close(fd);
 	*err = idmefv2_mapping_load_file(path, ret_mapping, errstr, errstr_size);
 	if (*err == IDMEFV2_OK && ret_origin) {
 		*ret_origin = path;

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -826,6 +830,40 @@ const idmefv2__proj *idmefv2__mapping_projection(const idmefv2_mapping *m)
 	return m->proj;
 }
 
+/*
+ * A template is a regular file of at most IDMEFV2_MAPPING_FILE_MAX bytes:
+ * opening a FIFO would block until a writer came, and /dev/zero would be
+ * read until memory ran out (O_NONBLOCK only for the open; it does nothing
+ * to a regular file). Links are followed: templates are often linked into
+ * place. @return the stream, or NULL with a reason in @p errstr.
+ */
+static FILE *template_open(const char *path, char *errstr, size_t errstr_size)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	const char *why = NULL;
+	char size_why[96];
+	FILE *f;
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		why = strerror(errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+	} else if ((uintmax_t)st.st_size > IDMEFV2_MAPPING_FILE_MAX) {
+		snprintf(size_why, sizeof(size_why), "%jd bytes, over the limit of %u", (intmax_t)st.st_size,
+		         IDMEFV2_MAPPING_FILE_MAX);
+		why = size_why;
+	}
+	f = why ? NULL : fdopen(fd, "r");
+	if (!f) {
+		if (errstr && errstr_size)
+			snprintf(errstr, errstr_size, "template %s: %s", path, why ? why : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
 IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_file(const char *path,
                                                        idmefv2_mapping **ret_mapping,
                                                        char *errstr, size_t errstr_size)
@@ -839,31 +877,34 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_file(const char *path,
 
 	if (!path || !ret_mapping)
 		return IDMEFV2_ERR_INVALID_ARG;
-	f = fopen(path, "re");
-	if (!f) {
-		if (errstr && errstr_size)
-			snprintf(errstr, errstr_size, "template %s: %s", path, strerror(errno));
+	f = template_open(path, errstr, errstr_size);
+	if (!f)
 		return IDMEFV2_ERR_IO;
-	}
 	{
 		FILE *mem = open_memstream(&text, &len);
 		char buf[8192];
-		size_t n;
+		size_t n, total = 0;
 
 		if (!mem) {
 			fclose(f);
 			return IDMEFV2_ERR_NOMEM;
 		}
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		/* Bounded again while reading: the file may grow after fstat(). */
+		while (total <= IDMEFV2_MAPPING_FILE_MAX && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
 			fwrite(buf, 1, n, mem);
-		err = ferror(f) ? IDMEFV2_ERR_IO : IDMEFV2_OK;
+			total += n;
+		}
+		err = ferror(f) || total > IDMEFV2_MAPPING_FILE_MAX ? IDMEFV2_ERR_IO : IDMEFV2_OK;
 		if (fclose(mem) != 0 && !err)
 			err = IDMEFV2_ERR_NOMEM;
 	}
 	fclose(f);
 	if (err) {
 		if (errstr && errstr_size)
-			snprintf(errstr, errstr_size, "template %s: read error", path);
+			snprintf(errstr, errstr_size, "template %s: %s", path,
+			         err == IDMEFV2_ERR_NOMEM          ? "out of memory" :
+			         len > IDMEFV2_MAPPING_FILE_MAX ? "grew over the size limit while read" :
+			                                          "read error");
 		goto out;
 	}
 	err = idmefv2_json_parse(text, len, &tmpl, why, sizeof(why));

@@ -7,6 +7,7 @@
  * connection, closed for writing after the bytes so the server sees the end.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <idmefv2/idmefv2.h>
@@ -25,6 +27,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static idmefv2_transport *listener;
 static idmefv2_queue *queue;
 static unsigned port;
+static size_t threads_idle; /* the process's threads with the listener started and no connection */
+
+static size_t threads_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A connection's thread (thread per connection) frees its thread-local JSON
+ * parser when it exits, after the answer: wait for it (up to 1 s), or
+ * libFuzzer's leak check after the input sees that parser as leaked.
+ */
+static void threads_wait_idle(void)
+{
+	for (int i = 0; i < 1000 && threads_count() > threads_idle; i++) {
+		struct timespec ms = { 0, 1000000 };
+
+		nanosleep(&ms, NULL);
+	}
+}
 
 static void listener_start(void)
 {
@@ -45,6 +75,7 @@ static void listener_start(void)
 		abort();
 	}
 	port = idmefv2_transport_get_port(listener);
+	threads_idle = threads_count();
 }
 
 static void listener_stop(void)
@@ -88,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		answered = true;
 	}
 	close(fd);
+	threads_wait_idle();
 	/* Keep the queue from filling up: drop what arrived. */
 	for (idmefv2_message *m; idmefv2_queue_get(queue, 0, &m) == IDMEFV2_OK;) {
 		idmefv2_queue_task_done(queue, m);

@@ -63,7 +63,7 @@ struct json_object;
 
 typedef struct idmefv2_mapping idmefv2_mapping;
 
-/** Largest file base64_file() reads unless its MAX_BYTES argument says otherwise: 16 MiB. */
+/** Largest file base64_file() reads unless its MAX_BYTES argument says otherwise, and largest template file: 16 MiB. */
 #define IDMEFV2_MAPPING_FILE_MAX (16u * 1024 * 1024)
 
 /**
@@ -111,7 +111,11 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_compile_json(const char *name,
 
 /**
  * Read and compile a template file; the path names the template in errors.
- * @return as idmefv2_mapping_compile_json(), plus IDMEFV2_ERR_IO and IDMEFV2_ERR_PARSE
+ * The file must be a regular file (links are followed) of at most
+ * IDMEFV2_MAPPING_FILE_MAX bytes: a FIFO, a device or a directory is refused
+ * without blocking.
+ * @return as idmefv2_mapping_compile_json(), plus IDMEFV2_ERR_IO (unreadable,
+ *         not a regular file, too large) and IDMEFV2_ERR_PARSE
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_mapping_load_file(const char *path,
                                                        idmefv2_mapping **ret_mapping,
