@@ -245,6 +245,7 @@ struct zabbix {
 	char *listen_address;
 	unsigned listen_port;
 	char *push_token; /* required as "Authorization: Bearer" by the webhook */
+	unsigned delivery_timeout_s; /* a push is answered once its message is delivered or spooled, or 503 after this */
 	uint64_t enriched, enrich_errors;
 	/* pacing of logins: none before next_login_ms; the session is known bad until one succeeds */
 	int64_t next_login_ms;
@@ -566,6 +567,7 @@ static idmefv2_error zabbix_push(struct json_object *body, const char *method, c
 	struct connector *c = user_data;
 	struct zabbix *z = c->zabbix;
 	struct json_object *id = member(body, "eventid"), *params, *result = NULL, *problem, *enriched = NULL;
+	char *prefix = NULL;
 	idmefv2_error err;
 
 	(void)method;
@@ -592,7 +594,17 @@ static idmefv2_error zabbix_push(struct json_object *body, const char *method, c
 	json_object_put(result);
 	if (err)
 		return err;
-	err = conn_push_object(c, enriched, "push");
+	/*
+	 * Answered only once the message is delivered or in the spool: a 200
+	 * means durable, and anything else (503) makes Zabbix send it again, with
+	 * the same ID (docs/ids.md).
+	 */
+	if (asprintf(&prefix, "push:%s:%s", c->input_path, json_object_get_string(id)) < 0) {
+		json_object_put(enriched);
+		return IDMEFV2_ERR_NOMEM;
+	}
+	err = conn_push_object_wait(c, enriched, "push", prefix, z->delivery_timeout_s * 1000U);
+	free(prefix);
 	json_object_put(enriched);
 	return err;
 }
@@ -763,6 +775,7 @@ int pollers_setup(struct connector *c, bool check_only)
 		cfg_get(c, "connector", "listen_port");
 		cfg_get(c, "connector", "token");
 		cfg_get(c, "connector", "token_file");
+		cfg_get(c, "connector", "delivery_timeout");
 		if (poller_common(c, url, interval, timeout, check_only))
 			return -1;
 		{
@@ -834,7 +847,8 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z)
 	const char *addr = cfg_get(c, "connector", "listen_address");
 	const char *token = cfg_get(c, "connector", "token"), *token_file = cfg_get(c, "connector", "token_file");
 
-	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port))
+	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port) ||
+	    cfg_uint(c, "connector", "delivery_timeout", 20, 1, 3600, &z->delivery_timeout_s))
 		return -1;
 	z->listen_address = strdup(addr && *addr ? addr : "127.0.0.1");
 	c->webhook = idmefv2_webhook_new();

@@ -476,13 +476,78 @@ static bool tracker_advance(struct tracker *tr, idmefv2_tail_position *ret_pos, 
 	return moved;
 }
 
+/*
+ * A push that waits for the outcome of its message (the Zabbix webhook
+ * answers only then). Registered before the message enters the pipeline, so
+ * that no report can come before it.
+ */
+struct push_waiter {
+	uint64_t seq;
+	bool done;
+	idmefv2_delivery_status status;
+	struct push_waiter *next;
+};
+
+static void waiter_add(struct connector *c, struct push_waiter *w, uint64_t seq)
+{
+	pthread_mutex_lock(&c->wait_lock);
+	w->seq = seq;
+	w->done = false;
+	w->next = c->waiters;
+	c->waiters = w;
+	pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Wake the waiter of @p seq, if any. */
+static void waiter_wake(struct connector *c, uint64_t seq, idmefv2_delivery_status status)
+{
+	pthread_mutex_lock(&c->wait_lock);
+	for (struct push_waiter *w = c->waiters; w; w = w->next) {
+		if (w->seq == seq && !w->done) {
+			w->done = true;
+			w->status = status;
+			pthread_cond_broadcast(&c->wait_cond);
+		}
+	}
+	pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Wait up to @p timeout_ms for the outcome; the waiter is unlinked in any case. */
+static bool waiter_wait(struct connector *c, struct push_waiter *w, unsigned timeout_ms)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->wait_lock);
+	while (!w->done && pthread_cond_timedwait(&c->wait_cond, &c->wait_lock, &until) != ETIMEDOUT)
+		;
+	done = w->done;
+	for (struct push_waiter **pp = &c->waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->wait_lock);
+	return done;
+}
+
 static void on_delivered(idmefv2_pipeline *p, void *opaque, idmefv2_delivery_status status, void *user_data)
 {
 	struct connector *c = user_data;
 
 	(void)p;
-	(void)status; /* any outcome resolves: sent, spooled, dead-lettered or given up for good */
+	/* Any outcome resolves: sent, spooled, dead-lettered or given up for good. */
 	tracker_resolve(c->track, (uint64_t)(uintptr_t)opaque);
+	if (c->webhook)
+		waiter_wake(c, (uint64_t)(uintptr_t)opaque, status);
 }
 
 /* ---- pipeline --------------------------------------------------------------------------- */
@@ -521,6 +586,7 @@ struct push {
 	uint64_t lineno;
 	const idmefv2_tail_position *pos;
 	const char *id_prefix; /* NULL: the template's ID */
+	struct push_waiter *waiter; /* NULL: nobody waits for the outcome */
 };
 
 /* Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when nothing was pushed. */
@@ -540,6 +606,8 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 	seq = tracker_add(c->track, in->pos);
 	if (!seq)
 		return IDMEFV2_ERR_NOMEM;
+	if (in->waiter)
+		waiter_add(c, in->waiter, seq);
 	if (in->obj)
 		err = idmefv2_pipeline_push_object_tracked(c->pipeline, in->obj, in->origin, in->lineno, idp,
 		                                           (void *)(uintptr_t)seq, &result);
@@ -547,8 +615,11 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 		err = idmefv2_pipeline_push_line_tracked(c->pipeline, in->line, in->len, in->origin, in->lineno, idp,
 		                                         (void *)(uintptr_t)seq, &result);
 	/* Filtered, malformed and invalid inputs (dead-lettered if configured) have no delivery to wait for. */
-	if (err != IDMEFV2_OK || result != IDMEFV2_PIPELINE_CONVERTED)
+	if (err != IDMEFV2_OK || result != IDMEFV2_PIPELINE_CONVERTED) {
 		tracker_resolve(c->track, seq);
+		if (in->waiter)
+			waiter_wake(c, seq, IDMEFV2_DELIVERY_SENT);
+	}
 	if (ret_result)
 		*ret_result = result;
 	return err;
@@ -557,6 +628,17 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 void conn_push_line(struct connector *c, const char *line, size_t len, const char *origin)
 {
 	struct push in = { .line = line, .len = len, .origin = origin };
+
+	pthread_mutex_lock(&c->push_lock);
+	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; line dropped", origin);
+	pthread_mutex_unlock(&c->push_lock);
+}
+
+void conn_push_line_at(struct connector *c, const char *line, size_t len, const char *origin,
+                       const idmefv2_tail_position *pos, const char *id_prefix)
+{
+	struct push in = { .line = line, .len = len, .origin = origin, .pos = pos, .id_prefix = id_prefix };
 
 	pthread_mutex_lock(&c->push_lock);
 	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
@@ -584,6 +666,36 @@ idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, con
 	if (err)
 		return err;
 	return result == IDMEFV2_PIPELINE_INVALID ? IDMEFV2_ERR_INVALID : IDMEFV2_OK;
+}
+
+idmefv2_error conn_push_object_wait(struct connector *c, struct json_object *obj, const char *origin,
+                                    const char *id_prefix, unsigned timeout_ms)
+{
+	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_CONVERTED;
+	struct push_waiter w = { 0 };
+	struct push in = { .obj = obj, .origin = origin, .id_prefix = id_prefix, .waiter = &w };
+	idmefv2_error err;
+
+	pthread_mutex_lock(&c->push_lock);
+	err = push_tracked(c, &in, &result);
+	pthread_mutex_unlock(&c->push_lock);
+	if (err) {
+		/* Nothing pushed, or the push failed: the waiter may be linked, unlink it. */
+		waiter_wait(c, &w, 0);
+		return err;
+	}
+	if (result == IDMEFV2_PIPELINE_INVALID) {
+		waiter_wait(c, &w, 0);
+		return IDMEFV2_ERR_INVALID;
+	}
+	if (!waiter_wait(c, &w, timeout_ms)) {
+		conn_log(c, IDMEFV2_LOG_WARNING, "%s: not delivered nor spooled within %u ms; answered 503 so that "
+		         "it is sent again", origin, timeout_ms);
+		return IDMEFV2_ERR_TIMEOUT;
+	}
+	if (w.status != IDMEFV2_DELIVERY_SENT && w.status != IDMEFV2_DELIVERY_SPOOLED)
+		return IDMEFV2_ERR_TRANSPORT;
+	return IDMEFV2_OK;
 }
 
 /* A line of the tailed file: numbered and identified by where it is in which file. */
@@ -1083,6 +1195,8 @@ static void log_counters(struct connector *c, const char *when)
  *  - tail: when every line pushed is resolved, the read position (which also
  *    covers empty and skipped lines); else just after the last line of the
  *    resolved prefix;
+ *  - Suricata socket: the journal position after the last line of the
+ *    resolved prefix, or all of it when every line pushed is resolved;
  *  - pollers: their keys, only when every input pushed is resolved (a key
  *    saved for an alert still in memory would hide it after a crash).
  * Nothing is written when nothing changed since the last save.
@@ -1109,6 +1223,8 @@ static void checkpoint(struct connector *c)
 		if (err != IDMEFV2_OK)
 			conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the tail state: %s", errstr);
 	}
+	if (c->unix_in)
+		unix_input_checkpoint(c, moved && pos.end ? &pos : NULL, idle);
 	if (c->poller && idle && idmefv2_poller_checkpoint(c->poller, errstr, sizeof(errstr)) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the poller state: %s", errstr);
 	if (idle)
@@ -1331,6 +1447,8 @@ static void connector_free(struct connector *c)
 		closelog();
 	pthread_mutex_destroy(&c->log_lock);
 	pthread_mutex_destroy(&c->push_lock);
+	pthread_mutex_destroy(&c->wait_lock);
+	pthread_cond_destroy(&c->wait_cond);
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1361,6 +1479,16 @@ int main(int argc, char **argv)
 	c.main_thread = pthread_self();
 	pthread_mutex_init(&c.log_lock, NULL);
 	pthread_mutex_init(&c.push_lock, NULL);
+	pthread_mutex_init(&c.wait_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* Waits are bounded on the monotonic clock: a clock change neither shortens nor extends them. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c.wait_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	snprintf(c.ident, sizeof(c.ident), CONNECTOR_PROG);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:fp:n1:lhV", long_options, NULL)) != -1) {
@@ -1484,7 +1612,7 @@ int main(int argc, char **argv)
 
 	/* Inputs first, so nothing new arrives; then deliver or spool; then save positions. */
 	pollers_stop(&c);
-	unix_input_free(&c);
+	unix_input_stop(&c);
 	if (idmefv2_transport_stop(c.transport) != IDMEFV2_OK)
 		conn_log(&c, IDMEFV2_LOG_WARNING, "the transport did not stop cleanly");
 	checkpoint(&c);
