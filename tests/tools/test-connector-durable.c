@@ -43,6 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/time.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -523,6 +526,118 @@ START_TEST(test_unix_socket_sigkill)
 }
 END_TEST
 
+/* ---- Zabbix's push webhook --------------------------------------------------------------- */
+
+#define PUSH_EVENTS 240
+#define PUSHERS 3
+
+static unsigned push_port;
+static atomic_uint push_taken;
+
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* POST {"eventid": N} to the webhook: the HTTP status, or 0 when there was no answer. */
+static int push_event(int n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)push_port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 15, 0 };
+	char req[512], body[64], resp[1024];
+	size_t got = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = 0;
+
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(body, sizeof(body), "{\"eventid\":\"%d\"}", n);
+	snprintf(req, sizeof(req),
+	         "POST /alert HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	         strlen(body), body);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		close(fd);
+		return 0;
+	}
+	while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+		got += (size_t)r;
+	resp[got] = '\0';
+	close(fd);
+	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+		status = 0;
+	return status;
+}
+
+/* As Zabbix's alerters: each event is posted until it is answered 200. */
+static void *pusher(void *arg)
+{
+	int first = (int)(intptr_t)arg;
+
+	for (int n = first; n < PUSH_EVENTS; n += PUSHERS) {
+		for (int tries = 0; push_event(n) != 200; tries++) {
+			if (tries > 3000)
+				return NULL;
+			sleep_ms(10);
+		}
+		atomic_fetch_add(&push_taken, 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_zabbix_push_sigkill)
+{
+	struct MHD_Daemon *mhd, *api;
+	pthread_t pt[PUSHERS];
+	unsigned port, api_port;
+	pid_t pid;
+	int starts = 1;
+
+	snprintf(dir, sizeof(dir), "/tmp/test-connector-durable-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	rx_reset();
+	atomic_store(&delay_ms, 20); /* 50 messages/s at most */
+	mhd = rx_start(&port);
+	api = rx_start(&api_port); /* the Zabbix API answers at once, whatever the receiver's pace */
+	push_port = free_port();
+	conf_write("zabbix.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/ingest\n\n"
+	           "[connector]\nmode = push\nlisten_address = 127.0.0.1\nlisten_port = %u\ndelivery_timeout = 5\n\n"
+	           "[zabbix]\nurl = http://127.0.0.1:%u/api_jsonrpc.php\nuser = Admin\npassword = zabbix\ntimeout = 2\n",
+	           port, push_port, api_port);
+	pid = start("zabbix", "zabbix.conf", starts);
+	for (int i = 0; i < PUSHERS; i++)
+		ck_assert_int_eq(pthread_create(&pt[i], NULL, pusher, (void *)(intptr_t)i), 0);
+	for (int k = 0; k < 3; k++) {
+		sleep_ms(k == 1 ? 1300 : 400);
+		sigkill(pid);
+		fprintf(stderr, "push kill %d: %u events answered 200, %u delivered\n", k + 1, atomic_load(&push_taken),
+		        delivered(PUSH_EVENTS));
+		pid = start("zabbix", "zabbix.conf", ++starts);
+	}
+	for (int i = 0; i < PUSHERS; i++)
+		pthread_join(pt[i], NULL);
+	ck_assert_uint_eq(atomic_load(&push_taken), PUSH_EVENTS);
+	for (int i = 0; i < 600 && delivered(PUSH_EVENTS) < PUSH_EVENTS; i++)
+		sleep_ms(50);
+	sigterm(pid);
+	MHD_stop_daemon(mhd);
+	MHD_stop_daemon(api);
+	verdict("zabbix push", PUSH_EVENTS, PUSH_EVENTS);
+	cleanup();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("connector-durable");
@@ -532,6 +647,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_unix_socket_sigkill);
+	tcase_add_test(tc, test_zabbix_push_sigkill);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
