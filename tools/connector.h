@@ -37,6 +37,9 @@ struct zabbix;
 struct kismet_dedup;
 struct tracker;
 struct push_waiter;
+struct files_state;
+struct file_rec;
+struct stat;
 
 struct connector {
 	const struct connector_tool *tool;
@@ -73,6 +76,7 @@ struct connector {
 	struct unix_input *unix_in;
 	struct zabbix *zabbix;
 	struct kismet_dedup *kismet;
+	struct files_state *files; /* ClamAV: the files whose messages are resolved */
 	uint64_t checkpointed; /* input count at the last state save */
 	struct tracker *track; /* inputs pushed and not yet delivered or on disk */
 	char *id_name;         /* scratch buffer for the names of name-based IDs */
@@ -130,6 +134,20 @@ void unix_input_handle(struct connector *c, const struct pollfd *fds, size_t n);
 void unix_input_checkpoint(struct connector *c, const idmefv2_tail_position *pos, bool idle);
 void unix_input_stop(struct connector *c);
 void unix_input_free(struct connector *c);
+
+/*
+ * ClamAV (connector-files.c): the files done with. Setup loads files.state
+ * (or, on a first start, records the matching files under @p root, which are
+ * not reported); known() tells whether a file was recorded with this
+ * identity; resolved() records one (ownership taken); checkpoint() saves.
+ */
+int files_state_setup(struct connector *c, const char *root, const char *pattern);
+bool files_state_known(struct connector *c, const char *path, const struct stat *st);
+struct file_rec *files_rec_new(const char *path, const struct stat *st);
+void files_rec_free(struct file_rec *r);
+void files_state_resolved(struct connector *c, struct file_rec *r);
+void files_state_checkpoint(struct connector *c);
+void files_state_free(struct connector *c);
 
 int pollers_setup(struct connector *c, bool check_only);
 int pollers_start(struct connector *c);

@@ -376,6 +376,7 @@ static void cfg_warn_unused(struct connector *c)
 
 struct track_entry {
 	idmefv2_tail_position pos; /* the line's, for the tail input; zero for the others */
+	struct file_rec *file;     /* the ClamAV file, recorded once resolved; owned */
 	bool done;                 /* delivered, on disk, or resolved for good */
 };
 
@@ -413,6 +414,8 @@ static void tracker_free(struct tracker *tr)
 {
 	if (!tr)
 		return;
+	for (uint64_t seq = tr->head; seq < tr->next; seq++)
+		files_rec_free(tr->ring[seq & tr->mask].file);
 	pthread_mutex_destroy(&tr->lock);
 	free(tr->ring);
 	free(tr);
@@ -433,15 +436,19 @@ static bool tracker_grow(struct tracker *tr)
 	return true;
 }
 
-/* A new unresolved input at @p pos (NULL: no position); its sequence number, 0 when out of memory. */
-static uint64_t tracker_add(struct tracker *tr, const idmefv2_tail_position *pos)
+/*
+ * A new unresolved input at @p pos (NULL: no position) from @p file (NULL:
+ * none; ownership taken on success); its sequence number, 0 when out of memory.
+ */
+static uint64_t tracker_add(struct tracker *tr, const idmefv2_tail_position *pos, struct file_rec *file)
 {
 	uint64_t seq = 0;
 
 	pthread_mutex_lock(&tr->lock);
 	if (tr->next - tr->head <= tr->mask || tracker_grow(tr)) {
 		seq = tr->next++;
-		tr->ring[seq & tr->mask] = (struct track_entry){ .pos = pos ? *pos : (idmefv2_tail_position){ 0 } };
+		tr->ring[seq & tr->mask] = (struct track_entry){ .pos = pos ? *pos : (idmefv2_tail_position){ 0 },
+		                                                 .file = file };
 	}
 	pthread_mutex_unlock(&tr->lock);
 	return seq;
@@ -457,17 +464,24 @@ static void tracker_resolve(struct tracker *tr, uint64_t seq)
 }
 
 /*
- * Drop the resolved inputs at the head. Returns true when some were dropped;
- * *ret_pos is then the position of the last of them (zero when it had none).
- * *ret_idle tells whether every input pushed so far is resolved.
+ * Drop the resolved inputs at the head, recording their files. Returns true
+ * when some were dropped; *ret_pos is then the position of the last of them
+ * (zero when it had none). *ret_idle tells whether every input pushed so far
+ * is resolved.
  */
-static bool tracker_advance(struct tracker *tr, idmefv2_tail_position *ret_pos, bool *ret_idle)
+static bool tracker_advance(struct connector *c, struct tracker *tr, idmefv2_tail_position *ret_pos,
+                            bool *ret_idle)
 {
 	bool moved = false;
 
 	pthread_mutex_lock(&tr->lock);
 	while (tr->head < tr->next && tr->ring[tr->head & tr->mask].done) {
-		*ret_pos = tr->ring[tr->head & tr->mask].pos;
+		struct track_entry *e = &tr->ring[tr->head & tr->mask];
+
+		if (e->file)
+			files_state_resolved(c, e->file);
+		e->file = NULL;
+		*ret_pos = e->pos;
 		tr->head++;
 		moved = true;
 	}
@@ -586,10 +600,14 @@ struct push {
 	uint64_t lineno;
 	const idmefv2_tail_position *pos;
 	const char *id_prefix; /* NULL: the template's ID */
+	struct file_rec *file; /* the ClamAV file read, recorded once resolved (ownership taken on success) */
 	struct push_waiter *waiter; /* NULL: nobody waits for the outcome */
 };
 
-/* Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when nothing was pushed. */
+/*
+ * Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when
+ * nothing was pushed. in->file is taken in any case.
+ */
 static idmefv2_error push_tracked(struct connector *c, const struct push *in, idmefv2_pipeline_result *ret_result)
 {
 	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_INVALID;
@@ -599,13 +617,17 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 	uint64_t seq;
 
 	if (in->id_prefix) {
-		if (!input_id(c, in->id_prefix, in->line, in->len, id))
+		if (!input_id(c, in->id_prefix, in->line, in->len, id)) {
+			files_rec_free(in->file);
 			return IDMEFV2_ERR_NOMEM;
+		}
 		idp = id;
 	}
-	seq = tracker_add(c->track, in->pos);
-	if (!seq)
+	seq = tracker_add(c->track, in->pos, in->file);
+	if (!seq) {
+		files_rec_free(in->file);
 		return IDMEFV2_ERR_NOMEM;
+	}
 	if (in->waiter)
 		waiter_add(c, in->waiter, seq);
 	if (in->obj)
@@ -721,7 +743,8 @@ static idmefv2_error tail_line(const char *line, size_t len, void *user_data)
 /*
  * clamd writes one metadata.json per scan, pretty-printed: the whole file is
  * one input, identified by its path, size and modification time (a file
- * reported twice, by a scan and by its close, gives one ID).
+ * reported twice, by a scan and by its close, gives one ID). A file recorded
+ * as done with, unchanged, is not converted again (files.state).
  */
 static idmefv2_error dirwatch_file(const char *path, void *user_data)
 {
@@ -739,13 +762,23 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 		conn_log(c, IDMEFV2_LOG_WARNING, "%s: %s; skipped", path, strerror(errno));
 		return IDMEFV2_OK;
 	}
-	if (fstat(fileno(f), &st) == 0 &&
-	    asprintf(&prefix, "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	if (fstat(fileno(f), &st) != 0) {
+		conn_log(c, IDMEFV2_LOG_WARNING, "%s: %s; skipped", path, strerror(errno));
+		fclose(f);
+		return IDMEFV2_OK;
+	}
+	if (files_state_known(c, path, &st)) {
+		conn_log(c, IDMEFV2_LOG_DEBUG, "%s: already converted and resolved; skipped", path);
+		fclose(f);
+		return IDMEFV2_OK;
+	}
+	if (asprintf(&prefix, "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
 	             st.st_mtim.tv_nsec) < 0)
 		prefix = NULL;
 	mem = open_memstream(&text, &len);
 	if (!mem) {
 		fclose(f);
+		free(prefix);
 		return IDMEFV2_ERR_NOMEM;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -753,11 +786,13 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 	fclose(f);
 	if (fclose(mem) != 0) {
 		free(text);
+		free(prefix);
 		return IDMEFV2_ERR_NOMEM;
 	}
 	in.line = text;
 	in.len = len;
 	in.id_prefix = prefix;
+	in.file = c->files ? files_rec_new(path, &st) : NULL;
 	pthread_mutex_lock(&c->push_lock);
 	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; file dropped", path);
@@ -1105,7 +1140,11 @@ static int setup_input(struct connector *c, bool check_only)
 		idmefv2_dirwatch_set_log_cb(c->dirwatch, conn_log_cb, c);
 		idmefv2_dirwatch_set_file_cb(c->dirwatch, dirwatch_file, c);
 		idmefv2_dirwatch_set_pattern(c->dirwatch, "metadata.json");
-		return 0;
+		if (check_only)
+			return 0;
+		/* Every file not known to be done with is reported at start: those in memory at a crash too. */
+		idmefv2_dirwatch_set_report_existing(c->dirwatch, true);
+		return files_state_setup(c, path, "metadata.json");
 	}
 	if (cfg_bool(c, "input", "from_beginning", false, &from_beginning) != 0 ||
 	    cfg_uint(c, "input", "max_line", IDMEFV2_TAIL_DEFAULT_MAX_LINE, 64, 1U << 30, &max_line) != 0)
@@ -1205,9 +1244,10 @@ static void checkpoint(struct connector *c)
 {
 	idmefv2_tail_position pos = { 0 };
 	char errstr[512] = "";
-	bool idle, moved = tracker_advance(c->track, &pos, &idle);
+	bool idle, moved = tracker_advance(c, c->track, &pos, &idle);
 	uint64_t pushed;
 
+	files_state_checkpoint(c);
 	pthread_mutex_lock(&c->track->lock);
 	pushed = c->track->next;
 	pthread_mutex_unlock(&c->track->lock);
@@ -1426,6 +1466,7 @@ static void connector_free(struct connector *c)
 	idmefv2_dirwatch_free(c->dirwatch);
 	idmefv2_transport_free(c->transport);
 	tracker_free(c->track);
+	files_state_free(c);
 	free(c->id_name);
 	idmefv2_pipeline_free(c->pipeline);
 	idmefv2_mapping_free(c->mapping);

@@ -638,6 +638,99 @@ START_TEST(test_zabbix_push_sigkill)
 }
 END_TEST
 
+/* ---- ClamAV's directory watch ------------------------------------------------------------ */
+
+#define CLAM_FILES 300
+
+static atomic_int clam_written;
+
+/* A clamd metadata.json naming a virus, in a new scan directory, as clamd leaves them. */
+static void clam_write(const char *tree, const char *name, int n)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s-%d", tree, name, n);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s-%d/metadata.json", tree, name, n);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\n  \"Magic\": \"CLAMJSONv0\",\n  \"FileName\": \"%s %d\",\n  \"FileSize\": 6656,\n"
+	        "  \"FileMD5\": \"c6ccf4ddbccbcaa01b441690a329d1b0\",\n  \"Viruses\": [\"Clamav.Test.File-6\"]\n}\n",
+	        name, n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void *clam_writer(void *arg)
+{
+	const char *tree = arg;
+
+	for (int n = 0; n < CLAM_FILES; n++) {
+		clam_write(tree, "durable", n);
+		atomic_store(&clam_written, n + 1);
+		sleep_ms(10);
+	}
+	return NULL;
+}
+
+static unsigned deliveries(unsigned total)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&rx.lock);
+	for (unsigned i = 0; i < total; i++)
+		n += rx.count[i];
+	pthread_mutex_unlock(&rx.lock);
+	return n;
+}
+
+START_TEST(test_clamav_sigkill)
+{
+	struct MHD_Daemon *mhd;
+	char tree[128];
+	unsigned port, before;
+	pthread_t wt;
+	pid_t pid;
+	int starts = 1;
+
+	snprintf(dir, sizeof(dir), "/tmp/test-connector-durable-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	rx_reset();
+	atomic_store(&delay_ms, 20); /* 50 messages/s at most */
+	mhd = rx_start(&port);
+	snprintf(tree, sizeof(tree), "%s/clamav", dir);
+	ck_assert_int_eq(mkdir(tree, 0755), 0);
+	/* Results older than the connector's first start are not reported (they would be "old N": foreign). */
+	for (int i = 0; i < 5; i++)
+		clam_write(tree, "old", i);
+	conf_write("clamav.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/\n\n[clamav]\ntempdir = %s\n", port, tree);
+	pid = start("clamav", "clamav.conf", starts);
+	ck_assert_int_eq(pthread_create(&wt, NULL, clam_writer, tree), 0);
+	for (int k = 0; k < 3; k++) {
+		sleep_ms(k == 1 ? 1300 : 500);
+		sigkill(pid);
+		fprintf(stderr, "clamav kill %d: %d files written, %u delivered\n", k + 1, atomic_load(&clam_written),
+		        delivered(CLAM_FILES));
+		sleep_ms(100); /* files written while it is down */
+		pid = start("clamav", "clamav.conf", ++starts);
+	}
+	pthread_join(wt, NULL);
+	for (int i = 0; i < 600 && delivered(CLAM_FILES) < CLAM_FILES; i++)
+		sleep_ms(50);
+	sigterm(pid);
+
+	/* Started again after a clean stop: the files done with are not sent again. */
+	before = deliveries(CLAM_FILES);
+	pid = start("clamav", "clamav.conf", ++starts);
+	sleep_ms(1500);
+	sigterm(pid);
+	ck_assert_uint_eq(deliveries(CLAM_FILES), before);
+	MHD_stop_daemon(mhd);
+	verdict("clamav", CLAM_FILES, CLAM_FILES);
+	cleanup();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("connector-durable");
@@ -648,6 +741,7 @@ int main(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_unix_socket_sigkill);
 	tcase_add_test(tc, test_zabbix_push_sigkill);
+	tcase_add_test(tc, test_clamav_sigkill);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
