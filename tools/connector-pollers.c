@@ -848,7 +848,7 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z)
 	const char *token = cfg_get(c, "connector", "token"), *token_file = cfg_get(c, "connector", "token_file");
 
 	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port) ||
-	    cfg_uint(c, "connector", "delivery_timeout", 20, 1, 3600, &z->delivery_timeout_s))
+	    cfg_uint(c, "connector", "delivery_timeout", 8, 1, 3600, &z->delivery_timeout_s))
 		return -1;
 	z->listen_address = strdup(addr && *addr ? addr : "127.0.0.1");
 	c->webhook = idmefv2_webhook_new();

@@ -45,10 +45,13 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <sys/time.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
+
+#include <idmefv2/util.h>
 
 #define MAX_ALERTS 4000
 
@@ -376,6 +379,15 @@ static void verdict(const char *what, unsigned taken, unsigned total)
 	              rx.id_mismatches);
 }
 
+/* The ID of alert @p n must be the documented name-based UUID of @p name (docs/ids.md). */
+static void assert_id(unsigned n, const char *name, size_t len)
+{
+	char want[IDMEFV2_UUID_STRLEN];
+
+	ck_assert_int_eq(idmefv2_uuid_from_name(IDMEFV2_UUID_NAMESPACE, name, len, want, sizeof(want)), 0);
+	ck_assert_str_eq(rx.ids[n], want);
+}
+
 static void cleanup(void)
 {
 	char cmd[128];
@@ -430,6 +442,18 @@ static void sock_pause_point(int fd)
 	atomic_store(&sw.paused, false);
 }
 
+static int eve_line(char *line, size_t size, int n)
+{
+	return snprintf(line, size,
+	                "{\"timestamp\":\"2025-05-12T06:00:00.203698+0000\",\"flow_id\":%d,"
+	                "\"in_iface\":\"eth0\",\"event_type\":\"alert\",\"src_ip\":\"10.0.0.1\","
+	                "\"src_port\":1234,\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"TCP\","
+	                "\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":1000001,\"rev\":1,"
+	                "\"signature\":\"durable %d\",\"category\":\"Potentially Bad Traffic\","
+	                "\"severity\":2}}\n",
+	                n, n);
+}
+
 /* As Suricata: one EVE line per write; a failed write is repeated on a new connection. */
 static void *sock_writer(void *arg)
 {
@@ -439,14 +463,7 @@ static void *sock_writer(void *arg)
 	for (int n = 0; n < SOCK_LINES;) {
 		for (int i = 0; i < 10 && n < SOCK_LINES; i++, n++) {
 			char line[1024];
-			int len = snprintf(line, sizeof(line),
-			                   "{\"timestamp\":\"2025-05-12T06:00:00.203698+0000\",\"flow_id\":%d,"
-			                   "\"in_iface\":\"eth0\",\"event_type\":\"alert\",\"src_ip\":\"10.0.0.1\","
-			                   "\"src_port\":1234,\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"TCP\","
-			                   "\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":1000001,\"rev\":1,"
-			                   "\"signature\":\"durable %d\",\"category\":\"Potentially Bad Traffic\","
-			                   "\"severity\":2}}\n",
-			                   n, n);
+			int len = eve_line(line, sizeof(line), n);
 
 			for (;;) {
 				if (fd < 0 && (fd = sock_connect()) < 0)
@@ -520,6 +537,14 @@ START_TEST(test_unix_socket_sigkill)
 	sigterm(pid);
 	MHD_stop_daemon(mhd);
 	verdict("unix socket", SOCK_LINES, SOCK_LINES);
+	{
+		/* The first line, at offset 0 of the first segment (1). */
+		char name[1200], line[1024];
+		int len = eve_line(line, sizeof(line), 0);
+		int nlen = snprintf(name, sizeof(name), "unix:%s:1:0:%.*s", sw.path, len - 1, line);
+
+		assert_id(0, name, (size_t)nlen);
+	}
 	/* Everything resolved: the journal is down to its current (empty) segment and at most one before it. */
 	ck_assert_uint_le(journal_segments(), 2);
 	cleanup();
@@ -634,6 +659,12 @@ START_TEST(test_zabbix_push_sigkill)
 	MHD_stop_daemon(mhd);
 	MHD_stop_daemon(api);
 	verdict("zabbix push", PUSH_EVENTS, PUSH_EVENTS);
+	{
+		char name[200];
+		int nlen = snprintf(name, sizeof(name), "push:http://127.0.0.1:%u/api_jsonrpc.php:7", api_port);
+
+		assert_id(7, name, (size_t)nlen);
+	}
 	cleanup();
 }
 END_TEST
@@ -727,6 +758,22 @@ START_TEST(test_clamav_sigkill)
 	ck_assert_uint_eq(deliveries(CLAM_FILES), before);
 	MHD_stop_daemon(mhd);
 	verdict("clamav", CLAM_FILES, CLAM_FILES);
+	{
+		char path[256], name[2048];
+		struct stat st;
+		FILE *f;
+		int nlen;
+
+		snprintf(path, sizeof(path), "%s/durable-0/metadata.json", tree);
+		ck_assert_int_eq(stat(path, &st), 0);
+		nlen = snprintf(name, sizeof(name), "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size,
+		                (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		nlen += (int)fread(name + nlen, 1, sizeof(name) - (size_t)nlen, f);
+		fclose(f);
+		assert_id(0, name, (size_t)nlen);
+	}
 	cleanup();
 }
 END_TEST
