@@ -179,7 +179,7 @@ static char *journal_path(const struct journal *j, uint64_t seg)
 	char *path = NULL;
 
 	if (asprintf(&path, "%s/" JOURNAL_PREFIX "%" PRIu64, j->dir, seg) < 0)
-		return NULL;
+		path = NULL;
 	return path;
 }
 
@@ -228,16 +228,23 @@ static int journal_state_save(struct connector *c, struct journal *j, uint64_t s
 	int fd = -1, len, rc = -1;
 
 	len = snprintf(text, sizeof(text), JOURNAL_MAGIC " %" PRIu64 " %" PRIu64 "\n", seg, off);
-	if (asprintf(&path, "%s/" JOURNAL_STATE, j->dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+	if (asprintf(&path, "%s/" JOURNAL_STATE, j->dir) < 0) {
+		path = NULL;
 		goto out;
+	}
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		goto out;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 || write(fd, text, (size_t)len) != len || fsync(fd) != 0 || close(fd) != 0) {
+	if (fd < 0 || write(fd, text, (size_t)len) != len || fsync(fd) != 0) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the socket journal state %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		unlink(tmp);
 		goto out;
 	}
+	close(fd);
 	if (rename(tmp, path) != 0) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the socket journal state %s: %s", path, strerror(errno));
 		unlink(tmp);
@@ -735,6 +742,21 @@ void unix_input_checkpoint(struct connector *c, const idmefv2_tail_position *pos
 		return;
 	while (j->oldest < seg)
 		journal_unlink(j, j->oldest++);
+}
+
+void unix_input_log_counters(struct connector *c, const char *when)
+{
+	struct unix_input *u = c->unix_in;
+	struct journal *j = u ? u->journal : NULL;
+
+	if (!u)
+		return;
+	conn_log(c, IDMEFV2_LOG_INFO,
+	         "%s: %s: connections %" PRIu64 ", lines %" PRIu64 ", skipped %" PRIu64 ", idle closed %" PRIu64
+	         ", evicted %" PRIu64 ", refused %" PRIu64 ", replayed from the journal %" PRIu64
+	         ", journal write errors %" PRIu64,
+	         when, u->path, u->connections, j ? j->lines : 0, u->skipped, u->idle_closed, u->evicted, u->refused,
+	         j ? j->replayed : 0, j ? j->errors : 0);
 }
 
 /* Stop receiving: the writers and the socket are closed; the journal stays until unix_input_free(). */

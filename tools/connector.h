@@ -133,6 +133,7 @@ void unix_input_handle(struct connector *c, const struct pollfd *fds, size_t n);
 /* Save the journal state up to @p pos (NULL: none) or, when @p idle, all of it. */
 void unix_input_checkpoint(struct connector *c, const idmefv2_tail_position *pos, bool idle);
 void unix_input_stop(struct connector *c);
+void unix_input_log_counters(struct connector *c, const char *when);
 void unix_input_free(struct connector *c);
 
 /*

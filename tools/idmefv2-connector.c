@@ -1225,6 +1225,8 @@ static void log_counters(struct connector *c, const char *when)
 		         "%s: %s: files %" PRIu64 ", directories watched %" PRIu64 ", overflows %" PRIu64, when,
 		         c->input_path, d.files, d.dirs_watched, d.overflows);
 	}
+	if (c->unix_in)
+		unix_input_log_counters(c, when);
 	pollers_log_counters(c);
 }
 
