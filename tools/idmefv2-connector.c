@@ -753,7 +753,7 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 	size_t len = 0;
 	FILE *f = fopen(path, "re"), *mem;
 	struct push in = { .origin = path };
-	struct stat st;
+	struct stat st, again;
 	char buf[8192];
 	size_t n;
 
@@ -783,12 +783,26 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 	}
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, mem);
-	fclose(f);
 	if (fclose(mem) != 0) {
+		fclose(f);
 		free(text);
 		free(prefix);
 		return IDMEFV2_ERR_NOMEM;
 	}
+	/*
+	 * Written while read (a scan of a new directory meets files being
+	 * written): the identity would not match the bytes. The writer's close
+	 * reports it again, complete.
+	 */
+	if (fstat(fileno(f), &again) != 0 || again.st_size != st.st_size || (size_t)st.st_size != len ||
+	    again.st_mtim.tv_sec != st.st_mtim.tv_sec || again.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+		conn_log(c, IDMEFV2_LOG_DEBUG, "%s: changed while read; converted once written", path);
+		fclose(f);
+		free(text);
+		free(prefix);
+		return IDMEFV2_OK;
+	}
+	fclose(f);
 	in.line = text;
 	in.len = len;
 	in.id_prefix = prefix;
