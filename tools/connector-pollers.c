@@ -223,6 +223,8 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z);
 #define ZABBIX_LOGIN_MAX_MS 60000
 /* Default of [zabbix] api_rate: API calls per second, in bursts of as many. */
 #define ZABBIX_API_RATE 100
+/* Pushes served at once, each waiting for its message's delivery. */
+#define ZABBIX_PUSH_THREADS 4
 
 struct zabbix_cache {
 	char id[32];
@@ -237,7 +239,7 @@ struct zabbix {
 	char *user, *password;
 	char *token;
 	idmefv2_poller *rpc; /* calls of enrichment and login; never started */
-	pthread_mutex_t lock; /* rpc, token and caches: the webhook calls from its thread */
+	pthread_mutex_t lock; /* rpc, token and caches: the webhook calls from its threads */
 	uint64_t last_rpc_errors;
 	struct json_object *server; /* extra_target: the Zabbix server */
 	struct zabbix_cache triggers[ZABBIX_CACHE], hosts[ZABBIX_CACHE];
@@ -865,6 +867,8 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z)
 		return -1;
 	}
 	idmefv2_webhook_set_log_cb(c->webhook, conn_log_cb, c);
+	/* Each push waits for its delivery: Zabbix's alerters (3 by default) post at once. */
+	idmefv2_webhook_set_threads(c->webhook, ZABBIX_PUSH_THREADS);
 	if (idmefv2_webhook_set_address(c->webhook, z->listen_address, z->listen_port) != IDMEFV2_OK) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] listen_address: '%s' is not a numeric address",
 		         c->conf_path, z->listen_address);
