@@ -345,7 +345,7 @@ int files_state_setup(struct connector *c, const char *root, const char *pattern
 {
 	struct files_state *fs = calloc(1, sizeof(*fs));
 	FILE *f;
-	int rc;
+	int rc, err;
 
 	if (!fs)
 		return -1;
@@ -365,11 +365,21 @@ int files_state_setup(struct connector *c, const char *root, const char *pattern
 		if (rc != 0 || !table_prune(fs, FILES_MAX))
 			return -1;
 	} else if (errno == ENOENT) {
+		/* The paths recorded must be those the watcher reports: the root without its trailing slashes. */
+		char *top = strdup(root);
+		size_t len = top ? strlen(top) : 0;
+
+		if (!top)
+			return -1;
+		while (len > 1 && top[len - 1] == '/')
+			top[--len] = '\0';
 		seeding = fs;
-		rc = nftw(root, seed_one, 32, FTW_PHYS);
+		rc = nftw(top, seed_one, 32, FTW_PHYS);
+		err = errno;
 		seeding = NULL;
-		if (rc != 0 && errno != ENOENT) {
-			conn_log(c, IDMEFV2_LOG_ERROR, "%s: %s", root, strerror(errno));
+		free(top);
+		if (rc != 0 && err != ENOENT) {
+			conn_log(c, IDMEFV2_LOG_ERROR, "%s: %s", root, strerror(err));
 			return -1;
 		}
 		if (fs->count > FILES_MAX)

@@ -734,7 +734,8 @@ START_TEST(test_clamav_sigkill)
 	/* Results older than the connector's first start are not reported (they would be "old N": foreign). */
 	for (int i = 0; i < 5; i++)
 		clam_write(tree, "old", i);
-	conf_write("clamav.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/\n\n[clamav]\ntempdir = %s\n", port, tree);
+	/* A trailing slash: the files recorded at the first start must still match the paths reported. */
+	conf_write("clamav.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/\n\n[clamav]\ntempdir = %s/\n", port, tree);
 	pid = start("clamav", "clamav.conf", starts);
 	ck_assert_int_eq(pthread_create(&wt, NULL, clam_writer, tree), 0);
 	for (int k = 0; k < 3; k++) {
