@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * idmefv2_webhook_set_threads(): with a pool, a callback that blocks (as the
+ * idmefv2_webhook_set_threads(): with a thread per connection, a callback that blocks (as the
  * Zabbix push does until its message is delivered) does not hold up the next
  * request. Two clients post at once over 127.0.0.1; each callback waits for
  * the other to be inside too, and answers 503 if it never comes.
@@ -101,7 +101,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("webhook-threads");
-	TCase *tc = tcase_create("pool");
+	TCase *tc = tcase_create("threads");
 	SRunner *sr;
 	int failed;
 

@@ -4,7 +4,7 @@
  * Receive JSON webhooks over HTTP (libmicrohttpd) and route them by method
  * and exact path to callbacks.
  *
- * The receiver runs one internal thread (or a pool, idmefv2_webhook_set_threads()):
+ * The receiver runs one internal thread (or one per connection, idmefv2_webhook_set_threads()):
  * route callbacks are called from it, one request at a time, with the parsed
  * body. Answers:
  *  - 401 (with WWW-Authenticate) when authentication is configured and the
@@ -106,10 +106,11 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_max_body(idmefv2_webhook *w, si
 #define IDMEFV2_WEBHOOK_MAX_THREADS 64
 
 /**
- * Serve requests from @p threads threads (default 1). With more than one,
- * route callbacks may run concurrently, one per thread: for callbacks that
- * block (e.g. until what they received is delivered) without holding up the
- * other requests.
+ * Serve requests from one thread (@p threads 1, the default) or, with more,
+ * from a thread per connection, at most @p threads connections at once
+ * (further ones wait to be accepted). Route callbacks then run concurrently:
+ * for callbacks that block (e.g. until what they received is delivered)
+ * without holding up the other requests.
  * @return IDMEFV2_ERR_INVALID_ARG for 0 or more than
  *         IDMEFV2_WEBHOOK_MAX_THREADS, IDMEFV2_ERR_STATE once started.
  */
