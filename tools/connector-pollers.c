@@ -223,8 +223,12 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z);
 #define ZABBIX_LOGIN_MAX_MS 60000
 /* Default of [zabbix] api_rate: API calls per second, in bursts of as many. */
 #define ZABBIX_API_RATE 100
-/* Pushes served at once, each waiting for its message's delivery. */
-#define ZABBIX_PUSH_THREADS 4
+/*
+ * Connections served at once, each by its own thread, each push waiting for
+ * its message's delivery: many, so that idle connections (closed after 30 s)
+ * cannot easily keep Zabbix's alerters out.
+ */
+#define ZABBIX_PUSH_THREADS IDMEFV2_WEBHOOK_MAX_THREADS
 
 struct zabbix_cache {
 	char id[32];
