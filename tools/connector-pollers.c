@@ -223,6 +223,12 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z);
 #define ZABBIX_LOGIN_MAX_MS 60000
 /* Default of [zabbix] api_rate: API calls per second, in bursts of as many. */
 #define ZABBIX_API_RATE 100
+/*
+ * Connections served at once, each by its own thread, each push waiting for
+ * its message's delivery: many, so that idle connections (closed after 30 s)
+ * cannot easily keep Zabbix's alerters out.
+ */
+#define ZABBIX_PUSH_THREADS IDMEFV2_WEBHOOK_MAX_THREADS
 
 struct zabbix_cache {
 	char id[32];
@@ -237,7 +243,7 @@ struct zabbix {
 	char *user, *password;
 	char *token;
 	idmefv2_poller *rpc; /* calls of enrichment and login; never started */
-	pthread_mutex_t lock; /* rpc, token and caches: the webhook calls from its thread */
+	pthread_mutex_t lock; /* rpc, token and caches: the webhook calls from its threads */
 	uint64_t last_rpc_errors;
 	struct json_object *server; /* extra_target: the Zabbix server */
 	struct zabbix_cache triggers[ZABBIX_CACHE], hosts[ZABBIX_CACHE];
@@ -245,6 +251,7 @@ struct zabbix {
 	char *listen_address;
 	unsigned listen_port;
 	char *push_token; /* required as "Authorization: Bearer" by the webhook */
+	unsigned delivery_timeout_s; /* a push is answered once its message is delivered or spooled, or 503 after this */
 	uint64_t enriched, enrich_errors;
 	/* pacing of logins: none before next_login_ms; the session is known bad until one succeeds */
 	int64_t next_login_ms;
@@ -566,6 +573,7 @@ static idmefv2_error zabbix_push(struct json_object *body, const char *method, c
 	struct connector *c = user_data;
 	struct zabbix *z = c->zabbix;
 	struct json_object *id = member(body, "eventid"), *params, *result = NULL, *problem, *enriched = NULL;
+	char *prefix = NULL;
 	idmefv2_error err;
 
 	(void)method;
@@ -592,7 +600,17 @@ static idmefv2_error zabbix_push(struct json_object *body, const char *method, c
 	json_object_put(result);
 	if (err)
 		return err;
-	err = conn_push_object(c, enriched, "push");
+	/*
+	 * Answered only once the message is delivered or in the spool: a 200
+	 * means durable, and anything else (503) makes Zabbix send it again, with
+	 * the same ID (docs/ids.md).
+	 */
+	if (asprintf(&prefix, "push:%s:%s", c->input_path, json_object_get_string(id)) < 0) {
+		json_object_put(enriched);
+		return IDMEFV2_ERR_NOMEM;
+	}
+	err = conn_push_object_wait(c, enriched, "push", prefix, z->delivery_timeout_s * 1000U);
+	free(prefix);
 	json_object_put(enriched);
 	return err;
 }
@@ -763,6 +781,7 @@ int pollers_setup(struct connector *c, bool check_only)
 		cfg_get(c, "connector", "listen_port");
 		cfg_get(c, "connector", "token");
 		cfg_get(c, "connector", "token_file");
+		cfg_get(c, "connector", "delivery_timeout");
 		if (poller_common(c, url, interval, timeout, check_only))
 			return -1;
 		{
@@ -834,7 +853,8 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z)
 	const char *addr = cfg_get(c, "connector", "listen_address");
 	const char *token = cfg_get(c, "connector", "token"), *token_file = cfg_get(c, "connector", "token_file");
 
-	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port))
+	if (cfg_uint(c, "connector", "listen_port", 9090, 1, 65535, &z->listen_port) ||
+	    cfg_uint(c, "connector", "delivery_timeout", 8, 1, 3600, &z->delivery_timeout_s))
 		return -1;
 	z->listen_address = strdup(addr && *addr ? addr : "127.0.0.1");
 	c->webhook = idmefv2_webhook_new();
@@ -851,6 +871,8 @@ static int zabbix_push_setup(struct connector *c, struct zabbix *z)
 		return -1;
 	}
 	idmefv2_webhook_set_log_cb(c->webhook, conn_log_cb, c);
+	/* Each push waits for its delivery: Zabbix's alerters (3 by default) post at once. */
+	idmefv2_webhook_set_threads(c->webhook, ZABBIX_PUSH_THREADS);
 	if (idmefv2_webhook_set_address(c->webhook, z->listen_address, z->listen_port) != IDMEFV2_OK) {
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: [connector] listen_address: '%s' is not a numeric address",
 		         c->conf_path, z->listen_address);

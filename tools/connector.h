@@ -36,6 +36,10 @@ struct unix_input;
 struct zabbix;
 struct kismet_dedup;
 struct tracker;
+struct push_waiter;
+struct files_state;
+struct file_rec;
+struct stat;
 
 struct connector {
 	const struct connector_tool *tool;
@@ -72,10 +76,14 @@ struct connector {
 	struct unix_input *unix_in;
 	struct zabbix *zabbix;
 	struct kismet_dedup *kismet;
+	struct files_state *files; /* ClamAV: the files whose messages are resolved */
 	uint64_t checkpointed; /* input count at the last state save */
 	struct tracker *track; /* inputs pushed and not yet delivered or on disk */
 	char *id_name;         /* scratch buffer for the names of name-based IDs */
 	pthread_t main_thread; /* the one that polls the inputs (the webhook pushes from others) */
+	pthread_mutex_t wait_lock; /* pushes waiting for their outcome (the webhook's) */
+	pthread_cond_t wait_cond;
+	struct push_waiter *waiters;
 	size_t id_name_cap;
 };
 
@@ -99,6 +107,22 @@ int cfg_uint(struct connector *c, const char *section, const char *key, unsigned
  */
 void conn_push_line(struct connector *c, const char *line, size_t len, const char *origin);
 idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, const char *origin);
+/*
+ * Push one object with the ID derived from @p id_prefix (NULL: the
+ * template's) and wait up to @p timeout_ms for its message to be delivered or
+ * spooled: IDMEFV2_OK then (or when it was filtered), IDMEFV2_ERR_TIMEOUT,
+ * IDMEFV2_ERR_TRANSPORT when it was given up or refused by the receiver,
+ * IDMEFV2_ERR_INVALID when it did not convert. From any thread.
+ */
+idmefv2_error conn_push_object_wait(struct connector *c, struct json_object *obj, const char *origin,
+                                    const char *id_prefix, unsigned timeout_ms);
+/*
+ * Push one line read at @p pos (tracked with it: checkpoint() hands the
+ * position of the last resolved one back to the input) whose ID is derived
+ * from @p id_prefix and the line (docs/ids.md).
+ */
+void conn_push_line_at(struct connector *c, const char *line, size_t len, const char *origin,
+                       const idmefv2_tail_position *pos, const char *id_prefix);
 
 /* Per-tool inputs, in their own files. Each returns 0 or -1 (error logged). */
 int unix_input_setup(struct connector *c, const char *path, size_t max_line);
@@ -106,7 +130,25 @@ int unix_input_start(struct connector *c);
 /* Adds its descriptors to @p fds (at most @p max); returns how many. */
 size_t unix_input_fds(struct connector *c, struct pollfd *fds, size_t max);
 void unix_input_handle(struct connector *c, const struct pollfd *fds, size_t n);
+/* Save the journal state up to @p pos (NULL: none) or, when @p idle, all of it. */
+void unix_input_checkpoint(struct connector *c, const idmefv2_tail_position *pos, bool idle);
+void unix_input_stop(struct connector *c);
+void unix_input_log_counters(struct connector *c, const char *when);
 void unix_input_free(struct connector *c);
+
+/*
+ * ClamAV (connector-files.c): the files done with. Setup loads files.state
+ * (or, on a first start, records the matching files under @p root, which are
+ * not reported); known() tells whether a file was recorded with this
+ * identity; resolved() records one (ownership taken); checkpoint() saves.
+ */
+int files_state_setup(struct connector *c, const char *root, const char *pattern);
+bool files_state_known(struct connector *c, const char *path, const struct stat *st);
+struct file_rec *files_rec_new(const char *path, const struct stat *st);
+void files_rec_free(struct file_rec *r);
+void files_state_resolved(struct connector *c, struct file_rec *r);
+void files_state_checkpoint(struct connector *c);
+void files_state_free(struct connector *c);
 
 int pollers_setup(struct connector *c, bool check_only);
 int pollers_start(struct connector *c);

@@ -376,6 +376,7 @@ static void cfg_warn_unused(struct connector *c)
 
 struct track_entry {
 	idmefv2_tail_position pos; /* the line's, for the tail input; zero for the others */
+	struct file_rec *file;     /* the ClamAV file, recorded once resolved; owned */
 	bool done;                 /* delivered, on disk, or resolved for good */
 };
 
@@ -413,6 +414,8 @@ static void tracker_free(struct tracker *tr)
 {
 	if (!tr)
 		return;
+	for (uint64_t seq = tr->head; seq < tr->next; seq++)
+		files_rec_free(tr->ring[seq & tr->mask].file);
 	pthread_mutex_destroy(&tr->lock);
 	free(tr->ring);
 	free(tr);
@@ -433,15 +436,19 @@ static bool tracker_grow(struct tracker *tr)
 	return true;
 }
 
-/* A new unresolved input at @p pos (NULL: no position); its sequence number, 0 when out of memory. */
-static uint64_t tracker_add(struct tracker *tr, const idmefv2_tail_position *pos)
+/*
+ * A new unresolved input at @p pos (NULL: no position) from @p file (NULL:
+ * none; ownership taken on success); its sequence number, 0 when out of memory.
+ */
+static uint64_t tracker_add(struct tracker *tr, const idmefv2_tail_position *pos, struct file_rec *file)
 {
 	uint64_t seq = 0;
 
 	pthread_mutex_lock(&tr->lock);
 	if (tr->next - tr->head <= tr->mask || tracker_grow(tr)) {
 		seq = tr->next++;
-		tr->ring[seq & tr->mask] = (struct track_entry){ .pos = pos ? *pos : (idmefv2_tail_position){ 0 } };
+		tr->ring[seq & tr->mask] = (struct track_entry){ .pos = pos ? *pos : (idmefv2_tail_position){ 0 },
+		                                                 .file = file };
 	}
 	pthread_mutex_unlock(&tr->lock);
 	return seq;
@@ -457,17 +464,24 @@ static void tracker_resolve(struct tracker *tr, uint64_t seq)
 }
 
 /*
- * Drop the resolved inputs at the head. Returns true when some were dropped;
- * *ret_pos is then the position of the last of them (zero when it had none).
- * *ret_idle tells whether every input pushed so far is resolved.
+ * Drop the resolved inputs at the head, recording their files. Returns true
+ * when some were dropped; *ret_pos is then the position of the last of them
+ * (zero when it had none). *ret_idle tells whether every input pushed so far
+ * is resolved.
  */
-static bool tracker_advance(struct tracker *tr, idmefv2_tail_position *ret_pos, bool *ret_idle)
+static bool tracker_advance(struct connector *c, struct tracker *tr, idmefv2_tail_position *ret_pos,
+                            bool *ret_idle)
 {
 	bool moved = false;
 
 	pthread_mutex_lock(&tr->lock);
 	while (tr->head < tr->next && tr->ring[tr->head & tr->mask].done) {
-		*ret_pos = tr->ring[tr->head & tr->mask].pos;
+		struct track_entry *e = &tr->ring[tr->head & tr->mask];
+
+		if (e->file)
+			files_state_resolved(c, e->file);
+		e->file = NULL;
+		*ret_pos = e->pos;
 		tr->head++;
 		moved = true;
 	}
@@ -476,13 +490,78 @@ static bool tracker_advance(struct tracker *tr, idmefv2_tail_position *ret_pos, 
 	return moved;
 }
 
+/*
+ * A push that waits for the outcome of its message (the Zabbix webhook
+ * answers only then). Registered before the message enters the pipeline, so
+ * that no report can come before it.
+ */
+struct push_waiter {
+	uint64_t seq;
+	bool done;
+	idmefv2_delivery_status status;
+	struct push_waiter *next;
+};
+
+static void waiter_add(struct connector *c, struct push_waiter *w, uint64_t seq)
+{
+	pthread_mutex_lock(&c->wait_lock);
+	w->seq = seq;
+	w->done = false;
+	w->next = c->waiters;
+	c->waiters = w;
+	pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Wake the waiter of @p seq, if any. */
+static void waiter_wake(struct connector *c, uint64_t seq, idmefv2_delivery_status status)
+{
+	pthread_mutex_lock(&c->wait_lock);
+	for (struct push_waiter *w = c->waiters; w; w = w->next) {
+		if (w->seq == seq && !w->done) {
+			w->done = true;
+			w->status = status;
+			pthread_cond_broadcast(&c->wait_cond);
+		}
+	}
+	pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Wait up to @p timeout_ms for the outcome; the waiter is unlinked in any case. */
+static bool waiter_wait(struct connector *c, struct push_waiter *w, unsigned timeout_ms)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->wait_lock);
+	while (!w->done && pthread_cond_timedwait(&c->wait_cond, &c->wait_lock, &until) != ETIMEDOUT)
+		;
+	done = w->done;
+	for (struct push_waiter **pp = &c->waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->wait_lock);
+	return done;
+}
+
 static void on_delivered(idmefv2_pipeline *p, void *opaque, idmefv2_delivery_status status, void *user_data)
 {
 	struct connector *c = user_data;
 
 	(void)p;
-	(void)status; /* any outcome resolves: sent, spooled, dead-lettered or given up for good */
+	/* Any outcome resolves: sent, spooled, dead-lettered or given up for good. */
 	tracker_resolve(c->track, (uint64_t)(uintptr_t)opaque);
+	if (c->webhook)
+		waiter_wake(c, (uint64_t)(uintptr_t)opaque, status);
 }
 
 /* ---- pipeline --------------------------------------------------------------------------- */
@@ -521,9 +600,14 @@ struct push {
 	uint64_t lineno;
 	const idmefv2_tail_position *pos;
 	const char *id_prefix; /* NULL: the template's ID */
+	struct file_rec *file; /* the ClamAV file read, recorded once resolved (ownership taken on success) */
+	struct push_waiter *waiter; /* NULL: nobody waits for the outcome */
 };
 
-/* Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when nothing was pushed. */
+/*
+ * Push and track; call with push_lock held. Returns IDMEFV2_ERR_NOMEM when
+ * nothing was pushed. in->file is taken in any case.
+ */
 static idmefv2_error push_tracked(struct connector *c, const struct push *in, idmefv2_pipeline_result *ret_result)
 {
 	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_INVALID;
@@ -533,13 +617,19 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 	uint64_t seq;
 
 	if (in->id_prefix) {
-		if (!input_id(c, in->id_prefix, in->line, in->len, id))
+		if (!input_id(c, in->id_prefix, in->line, in->len, id)) {
+			files_rec_free(in->file);
 			return IDMEFV2_ERR_NOMEM;
+		}
 		idp = id;
 	}
-	seq = tracker_add(c->track, in->pos);
-	if (!seq)
+	seq = tracker_add(c->track, in->pos, in->file);
+	if (!seq) {
+		files_rec_free(in->file);
 		return IDMEFV2_ERR_NOMEM;
+	}
+	if (in->waiter)
+		waiter_add(c, in->waiter, seq);
 	if (in->obj)
 		err = idmefv2_pipeline_push_object_tracked(c->pipeline, in->obj, in->origin, in->lineno, idp,
 		                                           (void *)(uintptr_t)seq, &result);
@@ -547,8 +637,11 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 		err = idmefv2_pipeline_push_line_tracked(c->pipeline, in->line, in->len, in->origin, in->lineno, idp,
 		                                         (void *)(uintptr_t)seq, &result);
 	/* Filtered, malformed and invalid inputs (dead-lettered if configured) have no delivery to wait for. */
-	if (err != IDMEFV2_OK || result != IDMEFV2_PIPELINE_CONVERTED)
+	if (err != IDMEFV2_OK || result != IDMEFV2_PIPELINE_CONVERTED) {
 		tracker_resolve(c->track, seq);
+		if (in->waiter)
+			waiter_wake(c, seq, IDMEFV2_DELIVERY_SENT);
+	}
 	if (ret_result)
 		*ret_result = result;
 	return err;
@@ -557,6 +650,17 @@ static idmefv2_error push_tracked(struct connector *c, const struct push *in, id
 void conn_push_line(struct connector *c, const char *line, size_t len, const char *origin)
 {
 	struct push in = { .line = line, .len = len, .origin = origin };
+
+	pthread_mutex_lock(&c->push_lock);
+	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
+		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; line dropped", origin);
+	pthread_mutex_unlock(&c->push_lock);
+}
+
+void conn_push_line_at(struct connector *c, const char *line, size_t len, const char *origin,
+                       const idmefv2_tail_position *pos, const char *id_prefix)
+{
+	struct push in = { .line = line, .len = len, .origin = origin, .pos = pos, .id_prefix = id_prefix };
 
 	pthread_mutex_lock(&c->push_lock);
 	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
@@ -586,6 +690,36 @@ idmefv2_error conn_push_object(struct connector *c, struct json_object *obj, con
 	return result == IDMEFV2_PIPELINE_INVALID ? IDMEFV2_ERR_INVALID : IDMEFV2_OK;
 }
 
+idmefv2_error conn_push_object_wait(struct connector *c, struct json_object *obj, const char *origin,
+                                    const char *id_prefix, unsigned timeout_ms)
+{
+	idmefv2_pipeline_result result = IDMEFV2_PIPELINE_CONVERTED;
+	struct push_waiter w = { 0 };
+	struct push in = { .obj = obj, .origin = origin, .id_prefix = id_prefix, .waiter = &w };
+	idmefv2_error err;
+
+	pthread_mutex_lock(&c->push_lock);
+	err = push_tracked(c, &in, &result);
+	pthread_mutex_unlock(&c->push_lock);
+	if (err) {
+		/* Nothing pushed, or the push failed: the waiter may be linked, unlink it. */
+		waiter_wait(c, &w, 0);
+		return err;
+	}
+	if (result == IDMEFV2_PIPELINE_INVALID) {
+		waiter_wait(c, &w, 0);
+		return IDMEFV2_ERR_INVALID;
+	}
+	if (!waiter_wait(c, &w, timeout_ms)) {
+		conn_log(c, IDMEFV2_LOG_WARNING, "%s: not delivered nor spooled within %u ms; answered 503 so that "
+		         "it is sent again", origin, timeout_ms);
+		return IDMEFV2_ERR_TIMEOUT;
+	}
+	if (w.status != IDMEFV2_DELIVERY_SENT && w.status != IDMEFV2_DELIVERY_SPOOLED)
+		return IDMEFV2_ERR_TRANSPORT;
+	return IDMEFV2_OK;
+}
+
 /* A line of the tailed file: numbered and identified by where it is in which file. */
 static idmefv2_error tail_line(const char *line, size_t len, void *user_data)
 {
@@ -609,7 +743,8 @@ static idmefv2_error tail_line(const char *line, size_t len, void *user_data)
 /*
  * clamd writes one metadata.json per scan, pretty-printed: the whole file is
  * one input, identified by its path, size and modification time (a file
- * reported twice, by a scan and by its close, gives one ID).
+ * reported twice, by a scan and by its close, gives one ID). A file recorded
+ * as done with, unchanged, is not converted again (files.state).
  */
 static idmefv2_error dirwatch_file(const char *path, void *user_data)
 {
@@ -618,7 +753,7 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 	size_t len = 0;
 	FILE *f = fopen(path, "re"), *mem;
 	struct push in = { .origin = path };
-	struct stat st;
+	struct stat st, again;
 	char buf[8192];
 	size_t n;
 
@@ -627,25 +762,51 @@ static idmefv2_error dirwatch_file(const char *path, void *user_data)
 		conn_log(c, IDMEFV2_LOG_WARNING, "%s: %s; skipped", path, strerror(errno));
 		return IDMEFV2_OK;
 	}
-	if (fstat(fileno(f), &st) == 0 &&
-	    asprintf(&prefix, "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	if (fstat(fileno(f), &st) != 0) {
+		conn_log(c, IDMEFV2_LOG_WARNING, "%s: %s; skipped", path, strerror(errno));
+		fclose(f);
+		return IDMEFV2_OK;
+	}
+	if (files_state_known(c, path, &st)) {
+		conn_log(c, IDMEFV2_LOG_DEBUG, "%s: already converted and resolved; skipped", path);
+		fclose(f);
+		return IDMEFV2_OK;
+	}
+	if (asprintf(&prefix, "file:%s:%jd:%jd.%09ld:", path, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
 	             st.st_mtim.tv_nsec) < 0)
 		prefix = NULL;
 	mem = open_memstream(&text, &len);
 	if (!mem) {
 		fclose(f);
+		free(prefix);
 		return IDMEFV2_ERR_NOMEM;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, mem);
-	fclose(f);
 	if (fclose(mem) != 0) {
+		fclose(f);
 		free(text);
+		free(prefix);
 		return IDMEFV2_ERR_NOMEM;
 	}
+	/*
+	 * Written while read (a scan of a new directory meets files being
+	 * written): the identity would not match the bytes. The writer's close
+	 * reports it again, complete.
+	 */
+	if (fstat(fileno(f), &again) != 0 || again.st_size != st.st_size || (size_t)st.st_size != len ||
+	    again.st_mtim.tv_sec != st.st_mtim.tv_sec || again.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+		conn_log(c, IDMEFV2_LOG_DEBUG, "%s: changed while read; converted once written", path);
+		fclose(f);
+		free(text);
+		free(prefix);
+		return IDMEFV2_OK;
+	}
+	fclose(f);
 	in.line = text;
 	in.len = len;
 	in.id_prefix = prefix;
+	in.file = c->files ? files_rec_new(path, &st) : NULL;
 	pthread_mutex_lock(&c->push_lock);
 	if (push_tracked(c, &in, NULL) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "%s: out of memory; file dropped", path);
@@ -993,7 +1154,11 @@ static int setup_input(struct connector *c, bool check_only)
 		idmefv2_dirwatch_set_log_cb(c->dirwatch, conn_log_cb, c);
 		idmefv2_dirwatch_set_file_cb(c->dirwatch, dirwatch_file, c);
 		idmefv2_dirwatch_set_pattern(c->dirwatch, "metadata.json");
-		return 0;
+		if (check_only)
+			return 0;
+		/* Every file not known to be done with is reported at start: those in memory at a crash too. */
+		idmefv2_dirwatch_set_report_existing(c->dirwatch, true);
+		return files_state_setup(c, path, "metadata.json");
 	}
 	if (cfg_bool(c, "input", "from_beginning", false, &from_beginning) != 0 ||
 	    cfg_uint(c, "input", "max_line", IDMEFV2_TAIL_DEFAULT_MAX_LINE, 64, 1U << 30, &max_line) != 0)
@@ -1074,6 +1239,8 @@ static void log_counters(struct connector *c, const char *when)
 		         "%s: %s: files %" PRIu64 ", directories watched %" PRIu64 ", overflows %" PRIu64, when,
 		         c->input_path, d.files, d.dirs_watched, d.overflows);
 	}
+	if (c->unix_in)
+		unix_input_log_counters(c, when);
 	pollers_log_counters(c);
 }
 
@@ -1083,6 +1250,8 @@ static void log_counters(struct connector *c, const char *when)
  *  - tail: when every line pushed is resolved, the read position (which also
  *    covers empty and skipped lines); else just after the last line of the
  *    resolved prefix;
+ *  - Suricata socket: the journal position after the last line of the
+ *    resolved prefix, or all of it when every line pushed is resolved;
  *  - pollers: their keys, only when every input pushed is resolved (a key
  *    saved for an alert still in memory would hide it after a crash).
  * Nothing is written when nothing changed since the last save.
@@ -1091,9 +1260,10 @@ static void checkpoint(struct connector *c)
 {
 	idmefv2_tail_position pos = { 0 };
 	char errstr[512] = "";
-	bool idle, moved = tracker_advance(c->track, &pos, &idle);
+	bool idle, moved = tracker_advance(c, c->track, &pos, &idle);
 	uint64_t pushed;
 
+	files_state_checkpoint(c);
 	pthread_mutex_lock(&c->track->lock);
 	pushed = c->track->next;
 	pthread_mutex_unlock(&c->track->lock);
@@ -1109,6 +1279,8 @@ static void checkpoint(struct connector *c)
 		if (err != IDMEFV2_OK)
 			conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the tail state: %s", errstr);
 	}
+	if (c->unix_in)
+		unix_input_checkpoint(c, moved && pos.end ? &pos : NULL, idle);
 	if (c->poller && idle && idmefv2_poller_checkpoint(c->poller, errstr, sizeof(errstr)) != IDMEFV2_OK)
 		conn_log(c, IDMEFV2_LOG_ERROR, "cannot save the poller state: %s", errstr);
 	if (idle)
@@ -1310,6 +1482,7 @@ static void connector_free(struct connector *c)
 	idmefv2_dirwatch_free(c->dirwatch);
 	idmefv2_transport_free(c->transport);
 	tracker_free(c->track);
+	files_state_free(c);
 	free(c->id_name);
 	idmefv2_pipeline_free(c->pipeline);
 	idmefv2_mapping_free(c->mapping);
@@ -1331,6 +1504,8 @@ static void connector_free(struct connector *c)
 		closelog();
 	pthread_mutex_destroy(&c->log_lock);
 	pthread_mutex_destroy(&c->push_lock);
+	pthread_mutex_destroy(&c->wait_lock);
+	pthread_cond_destroy(&c->wait_cond);
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1361,6 +1536,16 @@ int main(int argc, char **argv)
 	c.main_thread = pthread_self();
 	pthread_mutex_init(&c.log_lock, NULL);
 	pthread_mutex_init(&c.push_lock, NULL);
+	pthread_mutex_init(&c.wait_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* Waits are bounded on the monotonic clock: a clock change neither shortens nor extends them. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c.wait_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	snprintf(c.ident, sizeof(c.ident), CONNECTOR_PROG);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:fp:n1:lhV", long_options, NULL)) != -1) {
@@ -1484,7 +1669,7 @@ int main(int argc, char **argv)
 
 	/* Inputs first, so nothing new arrives; then deliver or spool; then save positions. */
 	pollers_stop(&c);
-	unix_input_free(&c);
+	unix_input_stop(&c);
 	if (idmefv2_transport_stop(c.transport) != IDMEFV2_OK)
 		conn_log(&c, IDMEFV2_LOG_WARNING, "the transport did not stop cleanly");
 	checkpoint(&c);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Webhook receiver on libmicrohttpd. One internal polling thread serves every
- * connection, so route callbacks never run concurrently and the connectors
- * behind them need no locking. A request's verdict is decided as soon as its
+ * connection by default, so route callbacks never run concurrently and the
+ * connectors behind them need no locking; a caller whose callbacks block asks
+ * for a thread per connection (idmefv2_webhook_set_threads()). The state shared by requests is
+ * read-only once started, or atomic (counters). A request's verdict is decided as soon as its
  * headers allow (auth, route, type, size); its body is then read and dropped
  * rather than left unread, so that the client sees the answer instead of a
  * reset connection.
@@ -12,6 +14,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,7 @@ struct idmefv2_webhook {
 	socklen_t addr_len;
 	size_t max_body;
 	unsigned retry_after;
+	unsigned threads;
 	char *user, *password, *bearer;
 	struct route routes[IDMEFV2_WEBHOOK_MAX_ROUTES];
 	size_t n_routes;
@@ -114,6 +118,7 @@ IDMEFV2_EXPORT idmefv2_webhook *idmefv2_webhook_new(void)
 	if (!w)
 		return NULL;
 	w->max_body = IDMEFV2_WEBHOOK_DEFAULT_MAX_BODY;
+	w->threads = 1;
 	w->retry_after = IDMEFV2_WEBHOOK_DEFAULT_RETRY_AFTER;
 	/* Loopback until told otherwise: a receiver open to the network is a choice, not a default. */
 	set_addr(w, "127.0.0.1", 0);
@@ -159,6 +164,16 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_max_body(idmefv2_webhook *w, si
 	if (w->daemon)
 		return IDMEFV2_ERR_STATE;
 	w->max_body = max_body;
+	return IDMEFV2_OK;
+}
+
+IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_threads(idmefv2_webhook *w, unsigned threads)
+{
+	if (!w || !threads || threads > IDMEFV2_WEBHOOK_MAX_THREADS)
+		return IDMEFV2_ERR_INVALID_ARG;
+	if (w->daemon)
+		return IDMEFV2_ERR_STATE;
+	w->threads = threads;
 	return IDMEFV2_OK;
 }
 
@@ -608,6 +623,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_start(idmefv2_webhook *w, char *errstr, size_t errstr_size)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem limit[2] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage bound;
 	socklen_t bound_len = sizeof(bound);
@@ -620,12 +636,22 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_start(idmefv2_webhook *w, char *err
 	}
 	if (w->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/*
+	 * A pool shares connections between its threads as they come, so two
+	 * connections may wait on one thread: a thread per connection, bounded,
+	 * is what lets a blocking callback hold up nobody else.
+	 */
+	if (w->threads > 1) {
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+		limit[0] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)w->threads, NULL };
+	}
 	/* The logger first: libmicrohttpd warns about (and misroutes) messages of options before it. */
 	w->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
 	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
 	                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&w->addr,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+	                             MHD_OPTION_ARRAY, limit,
 	                             MHD_OPTION_END);
 	if (!w->daemon) {
 		idmefv2__set_error(errstr, errstr_size, "cannot start the webhook listener (address in use or not available?)");

@@ -4,8 +4,9 @@
  * Receive JSON webhooks over HTTP (libmicrohttpd) and route them by method
  * and exact path to callbacks.
  *
- * The receiver runs one internal thread: route callbacks are called from it,
- * one request at a time, with the parsed body. Answers:
+ * The receiver runs one internal thread (or one per connection, idmefv2_webhook_set_threads()):
+ * route callbacks are called from it, one request at a time, with the parsed
+ * body. Answers:
  *  - 401 (with WWW-Authenticate) when authentication is configured and the
  *    request's Authorization does not match; checked before routing;
  *  - 404 for a path no route has; 405 with Allow for a known path and
@@ -50,7 +51,7 @@ struct json_object;
 typedef struct idmefv2_webhook idmefv2_webhook;
 
 /**
- * Route callback, from the receiver's thread.
+ * Route callback, from the receiver's thread (one of its threads).
  * @param body the parsed body, borrowed for the call (json_object_get() to
  *        keep it); NULL when the request has no body or its body is "null".
  * @param method, path the request's (borrowed).
@@ -100,6 +101,20 @@ IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_address(idmefv2_webhook *w, con
  * @return IDMEFV2_ERR_INVALID_ARG for 0, IDMEFV2_ERR_STATE once started.
  */
 IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_max_body(idmefv2_webhook *w, size_t max_body);
+
+/** Most threads of idmefv2_webhook_set_threads(). */
+#define IDMEFV2_WEBHOOK_MAX_THREADS 64
+
+/**
+ * Serve requests from one thread (@p threads 1, the default) or, with more,
+ * from a thread per connection, at most @p threads connections at once
+ * (further ones wait to be accepted). Route callbacks then run concurrently:
+ * for callbacks that block (e.g. until what they received is delivered)
+ * without holding up the other requests.
+ * @return IDMEFV2_ERR_INVALID_ARG for 0 or more than
+ *         IDMEFV2_WEBHOOK_MAX_THREADS, IDMEFV2_ERR_STATE once started.
+ */
+IDMEFV2_EXPORT idmefv2_error idmefv2_webhook_set_threads(idmefv2_webhook *w, unsigned threads);
 
 /**
  * Retry-After of a 503, in seconds (default IDMEFV2_WEBHOOK_DEFAULT_RETRY_AFTER).
