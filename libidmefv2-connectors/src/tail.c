@@ -670,7 +670,7 @@ static idmefv2_error tail_state_write(idmefv2_tail *t, uint64_t dev, uint64_t in
 		r = IDMEFV2_ERR_NOMEM;
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		idmefv2__set_error(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
 		goto out;
