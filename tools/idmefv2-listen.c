@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include <idmefv2/message.h>
 #include <idmefv2/queue.h>
@@ -33,11 +36,13 @@ const char tool__listen_help[] =
 	"kafka://BROKER[,BROKER...]/TOPIC (consumer in group -o group_id=...), or\n"
 	"file:///DIR (files dropped into DIR). Every message is validated on arrival;\n"
 	"invalid ones are refused (HTTP 400) and counted. Received messages are printed\n"
-	"on standard output as NDJSON, or with --out written to DIR, one file per\n"
-	"message. A message is acknowledged (HTTP 204, Kafka offset committed, file\n"
-	"removed) only once written; with --out, once fsync'd and renamed into place,\n"
-	"so that it survives even SIGKILL. A message that cannot be written is refused\n"
-	"(503) for its sender to retry. The listening address is printed on standard\n"
+	"on standard output as NDJSON (the text received, line breaks made spaces), or\n"
+	"with --out written to DIR, one file per message. A message is acknowledged\n"
+	"(HTTP 204, Kafka offset committed, file removed) only once written; with\n"
+	"--out, once fsync'd, renamed into place and the directory fsync'd, so that it\n"
+	"survives even SIGKILL. Messages arriving together are written, or fsync'd, as\n"
+	"one group. A message that cannot be written is refused (503) for its sender\n"
+	"to retry. The listening address is printed on standard\n"
 	"error at start. SIGINT or SIGTERM stops: new requests get 503 with\n"
 	"Retry-After, those under way finish; the counts go to standard error:\n"
 	"  N messages received, N invalid[, N stored, N duplicates, N kept under a\n"
@@ -103,23 +108,44 @@ static void on_log(idmefv2_log_level level, const char *message, void *user_data
 #define TMP_ATTEMPTS 8
 
 /*
+ * A group commit: the messages accepted at about the same time are written
+ * (standard output) or made durable (--out: one fsync of the directory for
+ * all the files renamed into it) together, by whichever of their threads
+ * finds no commit under way; the others wait for it. Each caller returns
+ * only once its own message is committed, so an acknowledgement still
+ * means written, but a burst of N messages costs one write or one fsync
+ * instead of N.
+ */
+struct group {
+	char *buf;       /* standard output: the lines, newline-terminated */
+	size_t len, cap;
+	unsigned refs;   /* callers waiting on it */
+	bool done;
+	int err;         /* 0 or the errno value of its commit */
+};
+
+/*
  * Where accepted messages go. The transport calls on_message() from its
- * threads (one per HTTP connection) and answers 2xx, removes the dropped file
- * or commits the Kafka offset only once it returns OK: a message is written
- * (and with --out, fsync'ed and renamed into place) before it is
+ * threads and answers 2xx, removes the dropped file or commits the Kafka
+ * offset only once it returns OK: a message is written (and with --out,
+ * fsync'ed and renamed into place, the directory fsync'ed) before it is
  * acknowledged, so neither a stop nor a crash loses an acknowledged message.
  */
 struct sink {
 	const char *out_dir;
 	int dir_fd;
 	size_t count;              /* stop after this many, 0: never */
-	pthread_mutex_t lock;      /* standard output and the error log */
+	pthread_mutex_t lock;      /* the error log, and the group commit below */
+	pthread_cond_t committed;
+	struct group *open;        /* the group new messages join */
+	bool committing;           /* a thread is committing a group (the lock released) */
 	atomic_size_t taken;       /* accepted or being written (for --count) */
 	atomic_size_t received;    /* written, or already stored */
 	atomic_size_t stored;      /* new files */
 	atomic_size_t duplicates;  /* same ID and same content as a stored file */
 	atomic_size_t conflicts;   /* same ID, different content: kept as ID.N.json */
 	atomic_size_t refused;     /* not written: the sender was told to retry */
+	atomic_size_t groups;      /* commits (writes or directory fsyncs) */
 	atomic_bool broken;        /* standard output failed: stop */
 	int last_errno;            /* logged once until a write succeeds again */
 };
@@ -223,6 +249,8 @@ static int rename_noreplace(int dir_fd, const char *from, const char *to)
  * is a duplicate (counted, not written again); a different one is kept
  * beside it as ID.2.json, ID.3.json, … Names are never replaced, so a
  * symbolic link planted under a final name is neither followed nor replaced.
+ * The file's data is fsync'ed before its rename; the rename is durable once
+ * the directory is fsync'ed (sink_commit()).
  * @return 0 or an errno value
  */
 static int store(int dir_fd, const char *id, const char *data, size_t len, enum store_result *ret,
@@ -245,9 +273,7 @@ static int store(int dir_fd, const char *id, const char *data, size_t len, enum 
 		}
 		e = rename_noreplace(dir_fd, tmp, name);
 		if (!e) {
-			/* The rename itself must survive a crash of the machine too. */
-			if (fsync(dir_fd) != 0)
-				return errno;
+			/* Durable once sink_commit() has fsync'ed the directory. */
 			*ret = v == 1 ? STORE_NEW : STORE_CONFLICT;
 			return 0;
 		}
@@ -263,6 +289,77 @@ static int store(int dir_fd, const char *id, const char *data, size_t len, enum 
 	return e;
 }
 
+static bool group_append(struct group *g, const char *data, size_t len)
+{
+	if (g->len + len + 1 > g->cap) {
+		size_t cap = g->cap ? g->cap : 65536;
+		char *buf;
+
+		while (cap < g->len + len + 1)
+			cap *= 2;
+		buf = realloc(g->buf, cap);
+		if (!buf)
+			return false;
+		g->buf = buf;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, data, len);
+	g->buf[g->len + len] = '\n';
+	g->len += len + 1;
+	return true;
+}
+
+/* Commit @g with the lock released: write its lines, or fsync the --out directory. */
+static int group_commit(struct sink *s, struct group *g)
+{
+	atomic_fetch_add(&s->groups, 1);
+	if (s->out_dir)
+		return fsync(s->dir_fd) == 0 ? 0 : errno;
+	return write_all(STDOUT_FILENO, g->buf, g->len) ? 0 : errno ? errno : EIO;
+}
+
+/*
+ * Join the open group (with @data as a line for standard output) and return
+ * once it is committed: 0 or the errno value of the commit. Called with
+ * s->lock held; returns with it held.
+ */
+static int sink_commit(struct sink *s, const char *data, size_t len)
+{
+	struct group *g = s->open;
+	int err;
+
+	if (!g) {
+		g = s->open = calloc(1, sizeof(*g));
+		if (!g)
+			return ENOMEM;
+	}
+	if (!s->out_dir && !group_append(g, data, len))
+		return ENOMEM;
+	g->refs++;
+	while (!g->done) {
+		if (s->committing) {
+			pthread_cond_wait(&s->committed, &s->lock);
+			continue;
+		}
+		/* No commit under way, so g is still the open group: commit it. */
+		s->committing = true;
+		s->open = NULL;
+		pthread_mutex_unlock(&s->lock);
+		err = group_commit(s, g);
+		pthread_mutex_lock(&s->lock);
+		g->err = err;
+		g->done = true;
+		s->committing = false;
+		pthread_cond_broadcast(&s->committed);
+	}
+	err = g->err;
+	if (--g->refs == 0) {
+		free(g->buf);
+		free(g);
+	}
+	return err;
+}
+
 static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char *data, size_t len)
 {
 	const char *id = NULL;
@@ -276,6 +373,9 @@ static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char
 	}
 	e = store(s->dir_fd, id, data, len, &res, name, sizeof(name));
 	pthread_mutex_lock(&s->lock);
+	/* A duplicate waits too: the copy it matched may belong to a commit still under way. */
+	if (!e)
+		e = sink_commit(s, NULL, 0);
 	if (e) {
 		/* Refused, so the sender retries; said once until writing works again. */
 		if (e != s->last_errno)
@@ -302,24 +402,60 @@ static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char
 static idmefv2_error sink_print(struct sink *s, const char *data, size_t len)
 {
 	idmefv2_error err = IDMEFV2_OK;
+	int e;
 
 	pthread_mutex_lock(&s->lock);
-	if (atomic_load(&s->broken) || fwrite(data, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0) {
+	if (atomic_load(&s->broken)) {
+		err = IDMEFV2_ERR_IO;
+	} else if ((e = sink_commit(s, data, len)) != 0) {
 		if (!atomic_exchange(&s->broken, true))
-			tool__error(CMD, "standard output: %s", strerror(errno));
-		clearerr(stdout);
+			tool__error(CMD, "standard output: %s", strerror(e));
 		err = IDMEFV2_ERR_IO;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
+/*
+ * The message as one line: the text the listener received and validated
+ * (json-c userdata of its object, see http-listen.c), its line breaks (JSON
+ * whitespace only: strings cannot hold raw control characters) made spaces;
+ * or, from a transport that gives no text, the message serialized.
+ * @return 0, or an error with *ret_copy to free afterwards (may be NULL)
+ */
+static idmefv2_error message_line(idmefv2_message *msg, const char **ret_data, size_t *ret_len, char **ret_copy)
+{
+	const char *text = json_object_get_userdata(idmefv2_message_get_object(msg));
+	char errstr[256];
+	size_t len;
+	char *copy;
+
+	*ret_copy = NULL;
+	if (!text)
+		return idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, ret_data,
+		                                 ret_len, NULL, errstr, sizeof(errstr));
+	len = strlen(text);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
+	               text[len - 1] == '\t'))
+		len--;
+	*ret_data = text;
+	*ret_len = len;
+	if (!memchr(text, '\n', len) && !memchr(text, '\r', len))
+		return IDMEFV2_OK;
+	copy = malloc(len);
+	if (!copy)
+		return IDMEFV2_ERR_NOMEM;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+	*ret_data = *ret_copy = copy;
+	return IDMEFV2_OK;
+}
+
 static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void *user_data)
 {
 	struct sink *s = user_data;
-	char errstr[256];
 	const char *data;
+	char *copy;
 	size_t len;
 	idmefv2_error err;
 
@@ -329,10 +465,10 @@ static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void
 		atomic_fetch_sub(&s->taken, 1);
 		return IDMEFV2_ERR_CLOSED;
 	}
-	err = idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, &data, &len, NULL,
-	                                errstr, sizeof(errstr));
+	err = message_line(msg, &data, &len, &copy);
 	if (err == IDMEFV2_OK)
 		err = s->out_dir ? sink_store(s, msg, data, len) : sink_print(s, data, len);
+	free(copy);
 	if (err != IDMEFV2_OK) {
 		if (s->count)
 			atomic_fetch_sub(&s->taken, 1);
@@ -341,6 +477,17 @@ static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void
 	}
 	atomic_fetch_add(&s->received, 1);
 	return IDMEFV2_OK;
+}
+
+/* A thousand clients need a thousand descriptors: raise the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* mkdir -p with mode 0750 for what is created; 0 or an errno value. */
@@ -469,6 +616,7 @@ int tool__listen_main(int argc, char **argv)
 	struct sigaction sa;
 
 	pthread_mutex_init(&sink.lock, NULL);
+	pthread_cond_init(&sink.committed, NULL);
 	opts = calloc((size_t)argc, sizeof(*opts));
 	if (!opts)
 		goto out;
@@ -518,6 +666,7 @@ int tool__listen_main(int argc, char **argv)
 	}
 	if (sink.out_dir && (sink.dir_fd = open_out_dir(sink.out_dir)) < 0)
 		goto out;
+	raise_fd_limit();
 
 	err = idmefv2_transport_new(argv[optind], IDMEFV2_TRANSPORT_LISTENER, &t, errstr, sizeof(errstr));
 	if (err != IDMEFV2_OK) {
@@ -569,6 +718,11 @@ out:
 	idmefv2_transport_free(t);
 	if (sink.dir_fd >= 0)
 		close(sink.dir_fd);
+	if (sink.open) {
+		free(sink.open->buf);
+		free(sink.open);
+	}
+	pthread_cond_destroy(&sink.committed);
 	pthread_mutex_destroy(&sink.lock);
 	free(opts);
 	return status;
