@@ -57,8 +57,6 @@
 #define CONNECTION_STACK_SIZE (1024 * 1024)
 /* The longest a handler waits for queue room between checks for stop(). */
 #define DELIVER_SLICE_MS 100
-/* A callback that refuses at once with IDMEFV2_ERR_FULL is asked again after this pause. */
-#define FULL_RETRY_PAUSE_MS 5
 /* How long stop() lets requests under way finish, so that a message already queued gets its 204. */
 #define STOP_GRACE_MS 2000
 /* Entries of "errors" in a 400 body: enough to fix a message, bounded for huge batches. */
@@ -798,9 +796,10 @@ static idmefv2_error deliver(struct listen_state *st, idmefv2_message *const *ms
 			return err;
 		if (deadline >= 0 && idmefv2__now_ms() >= deadline)
 			return err;
-		/* A message callback says FULL without waiting: pause instead of spinning. */
-		if (idmefv2__now_ms() - begun < FULL_RETRY_PAUSE_MS)
-			nanosleep(&(struct timespec){ .tv_nsec = FULL_RETRY_PAUSE_MS * 1000000L }, NULL);
+		/* A queue says FULL only after waiting its slice; a message callback says
+		 * it at once, and that is its answer (503), not a reason to ask again. */
+		if (idmefv2__now_ms() - begun < slice / 2)
+			return err;
 	}
 }
 
@@ -1582,6 +1581,7 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	/* ITC: for MHD_quiesce_daemon() in stop(). */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	int64_t threads = idmefv2__opt_int(t, "httpd.threads");
+	int64_t max_conns = idmefv2__opt_int(t, "httpd.max_connections");
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 	idmefv2_error err;
@@ -1611,12 +1611,16 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	if (threads == 0) {
 		flags |= MHD_USE_THREAD_PER_CONNECTION;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE, CONNECTION_STACK_SIZE, NULL };
-	} else if (threads > 1) {
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
+	} else {
+		/* libmicrohttpd splits the connection limit between the pool's threads:
+		 * each must have at least one. */
+		if (threads > max_conns)
+			threads = max_conns;
+		if (threads > 1)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-	                                     (intptr_t)idmefv2__opt_int(t, "httpd.max_connections"), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conns, NULL };
 	if (st->tls) {
 		flags |= MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, st->cert_pem };
