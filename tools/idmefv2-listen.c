@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,21 +108,34 @@ static void on_log(idmefv2_log_level level, const char *message, void *user_data
 #define MAX_VERSIONS 100
 #define TMP_ATTEMPTS 8
 
+enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_CONFLICT };
+
+/* One accepted message in a group, on its caller's stack until the group is committed. */
+struct pending {
+	struct pending *next;
+	const char *data;        /* the line, without its newline */
+	size_t len;
+	/* --out */
+	const char *id;
+	int fd;                  /* its temporary file while written */
+	char tmp[256], name[256];
+	enum store_result res;
+	int err;                 /* 0 or the errno value of its own failure */
+};
+
 /*
  * A group commit: the messages accepted at about the same time are written
- * (standard output) or made durable (--out: one fsync of the directory for
- * all the files renamed into it) together, by whichever of their threads
- * finds no commit under way; the others wait for it. Each caller returns
- * only once its own message is committed, so an acknowledgement still
- * means written, but a burst of N messages costs one write or one fsync
- * instead of N.
+ * (standard output: one writev) or made durable (--out: each file fsync'ed
+ * and renamed by its own thread, then one fsync of the directory for all)
+ * together, by whichever of their threads finds no commit under way; the
+ * others wait for it. Each caller returns only once its own message is
+ * committed, so an acknowledgement still means written, but a burst of N
+ * messages costs one write, or one directory fsync, instead of N.
  */
 struct group {
-	char *buf;       /* standard output: the lines, newline-terminated */
-	size_t len, cap;
+	struct pending *head, **tail;
 	unsigned refs;   /* callers waiting on it */
 	bool done;
-	int err;         /* 0 or the errno value of its commit */
 };
 
 /*
@@ -145,12 +159,9 @@ struct sink {
 	atomic_size_t duplicates;  /* same ID and same content as a stored file */
 	atomic_size_t conflicts;   /* same ID, different content: kept as ID.N.json */
 	atomic_size_t refused;     /* not written: the sender was told to retry */
-	atomic_size_t groups;      /* commits (writes or directory fsyncs) */
 	atomic_bool broken;        /* standard output failed: stop */
 	int last_errno;            /* logged once until a write succeeds again */
 };
-
-enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_CONFLICT };
 
 static bool write_all(int fd, const char *data, size_t len)
 {
@@ -167,8 +178,9 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
-/* Write @data and a newline to a new temporary file in @dir_fd; 0 or an errno value. */
-static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size)
+/* Write @data and a newline to a new temporary file in @dir_fd, left open in *@ret_fd; 0 or an errno value. */
+static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size,
+                     int *ret_fd)
 {
 	char rnd[IDMEFV2_UUID_STRLEN];
 	int fd = -1, e = 0;
@@ -184,13 +196,14 @@ static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, c
 	}
 	if (fd < 0)
 		return EEXIST;
-	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1) || fsync(fd) != 0)
+	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1)) {
 		e = errno ? errno : EIO;
-	if (close(fd) != 0 && !e)
-		e = errno;
-	if (e)
+		close(fd);
 		unlinkat(dir_fd, tmp, 0);
-	return e;
+		return e;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 /* Whether @name in @dir_fd is a regular file holding exactly @data and a newline. */
@@ -245,96 +258,116 @@ static int rename_noreplace(int dir_fd, const char *from, const char *to)
 }
 
 /*
- * Store @data as ID.json: the first copy of an ID is kept; an identical copy
- * is a duplicate (counted, not written again); a different one is kept
- * beside it as ID.2.json, ID.3.json, … Names are never replaced, so a
- * symbolic link planted under a final name is neither followed nor replaced.
- * The file's data is fsync'ed before its rename; the rename is durable once
- * the directory is fsync'ed (sink_commit()).
+ * Move @p's temporary (fsync'ed) to ID.json: the first copy of an ID is kept;
+ * an identical copy is a duplicate (counted, not written again); a different
+ * one is kept beside it as ID.2.json, ID.3.json, … Names are never replaced,
+ * so a symbolic link planted under a final name is neither followed nor
+ * replaced. The rename is durable once the directory is fsync'ed.
  * @return 0 or an errno value
  */
-static int store(int dir_fd, const char *id, const char *data, size_t len, enum store_result *ret,
-                 char *name, size_t name_size)
+static int place(int dir_fd, struct pending *p)
 {
-	char tmp[256], rnd[IDMEFV2_UUID_STRLEN];
-	int e = write_tmp(dir_fd, id, data, len, tmp, sizeof(tmp));
+	char rnd[IDMEFV2_UUID_STRLEN];
+	int e = EEXIST;
 
-	if (e)
-		return e;
 	for (unsigned v = 1; v <= MAX_VERSIONS + TMP_ATTEMPTS; v++) {
 		if (v == 1) {
-			snprintf(name, name_size, "%s.json", id);
+			snprintf(p->name, sizeof(p->name), "%s.json", p->id);
 		} else if (v <= MAX_VERSIONS) {
-			snprintf(name, name_size, "%s.%u.json", id, v);
+			snprintf(p->name, sizeof(p->name), "%s.%u.json", p->id, v);
 		} else {
 			/* So many versions of one ID: the next ones get random names, never refused. */
 			idmefv2_uuid_new(rnd, sizeof(rnd));
-			snprintf(name, name_size, "%s.%s.json", id, rnd);
+			snprintf(p->name, sizeof(p->name), "%s.%s.json", p->id, rnd);
 		}
-		e = rename_noreplace(dir_fd, tmp, name);
+		e = rename_noreplace(dir_fd, p->tmp, p->name);
 		if (!e) {
-			/* Durable once sink_commit() has fsync'ed the directory. */
-			*ret = v == 1 ? STORE_NEW : STORE_CONFLICT;
+			p->res = v == 1 ? STORE_NEW : STORE_CONFLICT;
 			return 0;
 		}
 		if (e != EEXIST)
 			break;
-		if (v <= MAX_VERSIONS && same_content(dir_fd, name, data, len)) {
-			unlinkat(dir_fd, tmp, 0);
-			*ret = STORE_DUPLICATE;
+		if (v <= MAX_VERSIONS && same_content(dir_fd, p->name, p->data, p->len)) {
+			unlinkat(dir_fd, p->tmp, 0);
+			p->res = STORE_DUPLICATE;
 			return 0;
 		}
 	}
-	unlinkat(dir_fd, tmp, 0);
+	unlinkat(dir_fd, p->tmp, 0);
 	return e;
 }
 
-static bool group_append(struct group *g, const char *data, size_t len)
+/*
+ * --out: each caller has fsync'ed and renamed its file already (concurrent
+ * fsyncs share journal commits); one fsync of the directory makes every
+ * rename of the group durable. A duplicate matched a file renamed in this
+ * group or in one committed before, so it is as durable as the group.
+ */
+static void commit_files(struct sink *s, struct group *g)
 {
-	if (g->len + len + 1 > g->cap) {
-		size_t cap = g->cap ? g->cap : 65536;
-		char *buf;
+	int e = fsync(s->dir_fd) == 0 ? 0 : errno;
 
-		while (cap < g->len + len + 1)
-			cap *= 2;
-		buf = realloc(g->buf, cap);
-		if (!buf)
-			return false;
-		g->buf = buf;
-		g->cap = cap;
-	}
-	memcpy(g->buf + g->len, data, len);
-	g->buf[g->len + len] = '\n';
-	g->len += len + 1;
-	return true;
+	for (struct pending *p = g->head; p; p = p->next)
+		if (!p->err)
+			p->err = e;
 }
 
-/* Commit @g with the lock released: write its lines, or fsync the --out directory. */
-static int group_commit(struct sink *s, struct group *g)
+/* Standard output: every line of the group in as few writev() calls as it takes. */
+static void commit_lines(struct group *g)
 {
-	atomic_fetch_add(&s->groups, 1);
-	if (s->out_dir)
-		return fsync(s->dir_fd) == 0 ? 0 : errno;
-	return write_all(STDOUT_FILENO, g->buf, g->len) ? 0 : errno ? errno : EIO;
+	struct iovec iov[512];
+	struct pending *first = g->head;
+	int e = 0;
+
+	while (first && !e) {
+		struct pending *p = first;
+		size_t n = 0, off = 0;
+
+		for (; p && n + 2 <= sizeof(iov) / sizeof(iov[0]); p = p->next) {
+			iov[n++] = (struct iovec){ (void *)p->data, p->len };
+			iov[n++] = (struct iovec){ (void *)"\n", 1 };
+		}
+		while (off < n) {
+			ssize_t w = writev(STDOUT_FILENO, iov + off, (int)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				e = w < 0 ? errno : EIO;
+				break;
+			}
+			/* Skip what was written, also part of an iovec. */
+			while (off < n && (size_t)w >= iov[off].iov_len)
+				w -= (ssize_t)iov[off++].iov_len;
+			if (off < n) {
+				iov[off].iov_base = (char *)iov[off].iov_base + w;
+				iov[off].iov_len -= (size_t)w;
+			}
+		}
+		first = p;
+	}
+	if (e)
+		for (struct pending *p = g->head; p; p = p->next)
+			p->err = e;
 }
 
 /*
- * Join the open group (with @data as a line for standard output) and return
- * once it is committed: 0 or the errno value of the commit. Called with
- * s->lock held; returns with it held.
+ * Join the open group with @p and return once it is committed: 0 or the
+ * errno value of @p's failure. Called with s->lock held; returns with it held.
  */
-static int sink_commit(struct sink *s, const char *data, size_t len)
+static int sink_commit(struct sink *s, struct pending *p)
 {
 	struct group *g = s->open;
-	int err;
 
 	if (!g) {
 		g = s->open = calloc(1, sizeof(*g));
 		if (!g)
 			return ENOMEM;
+		g->tail = &g->head;
 	}
-	if (!s->out_dir && !group_append(g, data, len))
-		return ENOMEM;
+	p->next = NULL;
+	*g->tail = p;
+	g->tail = &p->next;
 	g->refs++;
 	while (!g->done) {
 		if (s->committing) {
@@ -345,37 +378,46 @@ static int sink_commit(struct sink *s, const char *data, size_t len)
 		s->committing = true;
 		s->open = NULL;
 		pthread_mutex_unlock(&s->lock);
-		err = group_commit(s, g);
+		if (s->out_dir)
+			commit_files(s, g);
+		else
+			commit_lines(g);
 		pthread_mutex_lock(&s->lock);
-		g->err = err;
 		g->done = true;
 		s->committing = false;
 		pthread_cond_broadcast(&s->committed);
 	}
-	err = g->err;
-	if (--g->refs == 0) {
-		free(g->buf);
+	if (--g->refs == 0)
 		free(g);
-	}
-	return err;
+	return p->err;
 }
 
 static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char *data, size_t len)
 {
 	const char *id = NULL;
-	char uuid[IDMEFV2_UUID_STRLEN], name[256];
-	enum store_result res = STORE_NEW;
+	char uuid[IDMEFV2_UUID_STRLEN];
+	struct pending p = { .data = data, .len = len, .fd = -1 };
 	int e;
 
 	if (idmefv2_message_get_string(msg, "ID", &id, NULL, NULL, 0) != IDMEFV2_OK || !idmefv2_uuid_is_valid(id)) {
 		idmefv2_uuid_new(uuid, sizeof(uuid));
 		id = uuid;
 	}
-	e = store(s->dir_fd, id, data, len, &res, name, sizeof(name));
+	p.id = id;
+	e = write_tmp(s->dir_fd, id, data, len, p.tmp, sizeof(p.tmp), &p.fd);
+	if (!e) {
+		if (fsync(p.fd) != 0)
+			e = errno;
+		if (close(p.fd) != 0 && !e)
+			e = errno;
+		if (e)
+			unlinkat(s->dir_fd, p.tmp, 0);
+		else
+			e = place(s->dir_fd, &p);
+	}
 	pthread_mutex_lock(&s->lock);
-	/* A duplicate waits too: the copy it matched may belong to a commit still under way. */
 	if (!e)
-		e = sink_commit(s, NULL, 0);
+		e = sink_commit(s, &p);
 	if (e) {
 		/* Refused, so the sender retries; said once until writing works again. */
 		if (e != s->last_errno)
@@ -386,28 +428,29 @@ static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char
 		if (s->last_errno)
 			tool__error(CMD, "--out %s: storing again", s->out_dir);
 		s->last_errno = 0;
-		if (res == STORE_DUPLICATE)
+		if (p.res == STORE_DUPLICATE)
 			tool__error(CMD, "duplicate of message %s (same content): kept the stored copy", id);
-		else if (res == STORE_CONFLICT)
+		else if (p.res == STORE_CONFLICT)
 			tool__error(CMD, "message %s already stored with a different content: kept both, the new one "
-			            "as %s", id, name);
+			            "as %s", id, p.name);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (e)
 		return IDMEFV2_ERR_IO;
-	atomic_fetch_add(res == STORE_NEW ? &s->stored : res == STORE_DUPLICATE ? &s->duplicates : &s->conflicts, 1);
+	atomic_fetch_add(p.res == STORE_NEW ? &s->stored : p.res == STORE_DUPLICATE ? &s->duplicates : &s->conflicts, 1);
 	return IDMEFV2_OK;
 }
 
 static idmefv2_error sink_print(struct sink *s, const char *data, size_t len)
 {
+	struct pending p = { .data = data, .len = len, .fd = -1 };
 	idmefv2_error err = IDMEFV2_OK;
 	int e;
 
 	pthread_mutex_lock(&s->lock);
 	if (atomic_load(&s->broken)) {
 		err = IDMEFV2_ERR_IO;
-	} else if ((e = sink_commit(s, data, len)) != 0) {
+	} else if ((e = sink_commit(s, &p)) != 0) {
 		if (!atomic_exchange(&s->broken, true))
 			tool__error(CMD, "standard output: %s", strerror(e));
 		err = IDMEFV2_ERR_IO;
@@ -718,10 +761,7 @@ out:
 	idmefv2_transport_free(t);
 	if (sink.dir_fd >= 0)
 		close(sink.dir_fd);
-	if (sink.open) {
-		free(sink.open->buf);
-		free(sink.open);
-	}
+	free(sink.open); /* left by a caller that found no memory to join it */
 	pthread_cond_destroy(&sink.committed);
 	pthread_mutex_destroy(&sink.lock);
 	free(opts);
