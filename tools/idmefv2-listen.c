@@ -522,6 +522,19 @@ static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void
 	return IDMEFV2_OK;
 }
 
+/* The HTTP listener's pool with --out (see tool__listen_main()). */
+#define OUT_HTTPD_THREADS "32"
+
+static bool option_given(const char **opts, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(opts[i], name, len) == 0 && opts[i][len] == '=')
+			return true;
+	return false;
+}
+
 /* A thousand clients need a thousand descriptors: raise the soft limit to the hard one. */
 static void raise_fd_limit(void)
 {
@@ -716,6 +729,11 @@ int tool__listen_main(int argc, char **argv)
 		tool__error(CMD, "%s: %s", argv[optind], *errstr ? errstr : idmefv2_strerror(err));
 		goto out;
 	}
+	/* --out spends its time in fsync(), which concurrent callers share (journal
+	 * commits): more pool threads than for standard output, unless set. Not
+	 * an HTTP URL: the option does not apply, and that is fine. */
+	if (sink.out_dir && !option_given(opts, n_opts, "httpd.threads"))
+		idmefv2_transport_set(t, "httpd.threads", OUT_HTTPD_THREADS, NULL, 0);
 	for (size_t i = 0; i < n_opts; i++)
 		if (tool__transport_option(CMD, t, opts[i]) != TOOL_EXIT_OK)
 			goto out;
