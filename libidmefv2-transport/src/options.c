@@ -137,7 +137,8 @@
 	  "Listener: largest body accepted once a Content-Encoding: gzip body is inflated (413 above: " \
 	  "zip bombs); httpd.max_body bounds the bytes as sent") \
 	X("http.compress", STRING, "none", HTTP_SCHEMES, 0, 0, "none|gzip", \
-	  "Sender: gzip request bodies (Content-Encoding: gzip); worth it for NDJSON batches (http.batch)")
+	  "Sender: gzip NDJSON batch bodies (http.batch above 1; Content-Encoding: gzip, level 1); single " \
+	  "messages go as they are")
 
 #define OPTION_DESC(name, type, def, schemes, min, max, choices, descr) \
 	{ name, IDMEFV2_OPTION_##type, def, schemes, descr },

@@ -491,6 +491,50 @@ START_TEST(test_received_text_carried)
 }
 END_TEST
 
+/* http.compress=gzip: NDJSON batches go gzip'ed (they would not fit httpd.max_body otherwise). */
+START_TEST(test_sender_gzips_batches)
+{
+	static const char *const small[] = { "httpd.max_body", "4k", END_OPTS };
+	struct fx f;
+	idmefv2_transport *s = NULL;
+	idmefv2_transport_counters c;
+	char errstr[512] = "", url[64];
+	char json[4096];
+	size_t batch_bytes = 0;
+	bool seen[101] = { false };
+
+	fx_start(&f, "http://127.0.0.1:0/in", 1000, small);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/in", f.port);
+	ck_assert_int_eq(idmefv2_transport_new(url, IDMEFV2_TRANSPORT_SENDER, &s, errstr, sizeof(errstr)),
+	                 IDMEFV2_OK);
+	ck_assert_int_eq(idmefv2_transport_set(s, "http.batch", "50", errstr, sizeof(errstr)), IDMEFV2_OK);
+	ck_assert_int_eq(idmefv2_transport_set(s, "http.compress", "gzip", errstr, sizeof(errstr)), IDMEFV2_OK);
+	ck_assert_int_eq(idmefv2_transport_set(s, "retry.max", "0", errstr, sizeof(errstr)), IDMEFV2_OK);
+	ck_assert_msg(idmefv2_transport_start(s, errstr, sizeof(errstr)) == IDMEFV2_OK, "%s", errstr);
+	for (unsigned i = 1; i <= 100; i++) {
+		testlib_message_json(i, json, sizeof(json));
+		batch_bytes += strlen(json) + 1;
+		ck_assert_int_eq(idmefv2_transport_send_raw(s, "application/json", json, strlen(json), NULL, errstr,
+		                                            sizeof(errstr)), IDMEFV2_OK);
+	}
+	/* 50 messages are far more than httpd.max_body uncompressed. */
+	ck_assert_uint_gt(batch_bytes / 2, 4096);
+	ck_assert_int_eq(idmefv2_transport_flush(s, 20000), IDMEFV2_OK);
+	idmefv2_transport_get_counters(s, &c);
+	ck_assert_uint_eq(c.sent, 100);
+	ck_assert_uint_eq(c.failed, 0);
+	/* Two batches in flight at once may arrive in either order. */
+	for (int i = 0; i < 100; i++) {
+		long n = queue_next(&f, NULL, 0);
+
+		ck_assert(n >= 1 && n <= 100 && !seen[n]);
+		seen[n] = true;
+	}
+	idmefv2_transport_free(s);
+	fx_stop(&f);
+}
+END_TEST
+
 static Suite *load_suite(void)
 {
 	Suite *s = suite_create("http-listen-load");
@@ -508,6 +552,7 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, test_request_deadline_closes_slow_headers);
 	tcase_add_test(tc, test_idle_deadline_closes_trickled_request_line);
 	tcase_add_test(tc, test_received_text_carried);
+	tcase_add_test(tc, test_sender_gzips_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }
