@@ -12,9 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include <idmefv2/message.h>
 #include <idmefv2/queue.h>
@@ -33,11 +37,13 @@ const char tool__listen_help[] =
 	"kafka://BROKER[,BROKER...]/TOPIC (consumer in group -o group_id=...), or\n"
 	"file:///DIR (files dropped into DIR). Every message is validated on arrival;\n"
 	"invalid ones are refused (HTTP 400) and counted. Received messages are printed\n"
-	"on standard output as NDJSON, or with --out written to DIR, one file per\n"
-	"message. A message is acknowledged (HTTP 204, Kafka offset committed, file\n"
-	"removed) only once written; with --out, once fsync'd and renamed into place,\n"
-	"so that it survives even SIGKILL. A message that cannot be written is refused\n"
-	"(503) for its sender to retry. The listening address is printed on standard\n"
+	"on standard output as NDJSON (the text received, line breaks made spaces), or\n"
+	"with --out written to DIR, one file per message. A message is acknowledged\n"
+	"(HTTP 204, Kafka offset committed, file removed) only once written; with\n"
+	"--out, once fsync'd, renamed into place and the directory fsync'd, so that it\n"
+	"survives even SIGKILL. Messages arriving together are written, or fsync'd, as\n"
+	"one group. A message that cannot be written is refused (503) for its sender\n"
+	"to retry. The listening address is printed on standard\n"
 	"error at start. SIGINT or SIGTERM stops: new requests get 503 with\n"
 	"Retry-After, those under way finish; the counts go to standard error:\n"
 	"  N messages received, N invalid[, N stored, N duplicates, N kept under a\n"
@@ -102,18 +108,51 @@ static void on_log(idmefv2_log_level level, const char *message, void *user_data
 #define MAX_VERSIONS 100
 #define TMP_ATTEMPTS 8
 
+enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_CONFLICT };
+
+/* One accepted message in a group, on its caller's stack until the group is committed. */
+struct pending {
+	struct pending *next;
+	const char *data;        /* the line, without its newline */
+	size_t len;
+	/* --out */
+	const char *id;
+	int fd;                  /* its temporary file while written */
+	char tmp[256], name[256];
+	enum store_result res;
+	int err;                 /* 0 or the errno value of its own failure */
+};
+
+/*
+ * A group commit: the messages accepted at about the same time are written
+ * (standard output: one writev) or made durable (--out: each file fsync'ed
+ * and renamed by its own thread, then one fsync of the directory for all)
+ * together, by whichever of their threads finds no commit under way; the
+ * others wait for it. Each caller returns only once its own message is
+ * committed, so an acknowledgement still means written, but a burst of N
+ * messages costs one write, or one directory fsync, instead of N.
+ */
+struct group {
+	struct pending *head, **tail;
+	unsigned refs;   /* callers waiting on it */
+	bool done;
+};
+
 /*
  * Where accepted messages go. The transport calls on_message() from its
- * threads (one per HTTP connection) and answers 2xx, removes the dropped file
- * or commits the Kafka offset only once it returns OK: a message is written
- * (and with --out, fsync'ed and renamed into place) before it is
+ * threads and answers 2xx, removes the dropped file or commits the Kafka
+ * offset only once it returns OK: a message is written (and with --out,
+ * fsync'ed and renamed into place, the directory fsync'ed) before it is
  * acknowledged, so neither a stop nor a crash loses an acknowledged message.
  */
 struct sink {
 	const char *out_dir;
 	int dir_fd;
 	size_t count;              /* stop after this many, 0: never */
-	pthread_mutex_t lock;      /* standard output and the error log */
+	pthread_mutex_t lock;      /* the error log, and the group commit below */
+	pthread_cond_t committed;
+	struct group *open;        /* the group new messages join */
+	bool committing;           /* a thread is committing a group (the lock released) */
 	atomic_size_t taken;       /* accepted or being written (for --count) */
 	atomic_size_t received;    /* written, or already stored */
 	atomic_size_t stored;      /* new files */
@@ -123,8 +162,6 @@ struct sink {
 	atomic_bool broken;        /* standard output failed: stop */
 	int last_errno;            /* logged once until a write succeeds again */
 };
-
-enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_CONFLICT };
 
 static bool write_all(int fd, const char *data, size_t len)
 {
@@ -141,8 +178,9 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
-/* Write @data and a newline to a new temporary file in @dir_fd; 0 or an errno value. */
-static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size)
+/* Write @data and a newline to a new temporary file in @dir_fd, left open in *@ret_fd; 0 or an errno value. */
+static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size,
+                     int *ret_fd)
 {
 	char rnd[IDMEFV2_UUID_STRLEN];
 	int fd = -1, e = 0;
@@ -158,13 +196,14 @@ static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, c
 	}
 	if (fd < 0)
 		return EEXIST;
-	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1) || fsync(fd) != 0)
+	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1)) {
 		e = errno ? errno : EIO;
-	if (close(fd) != 0 && !e)
-		e = errno;
-	if (e)
+		close(fd);
 		unlinkat(dir_fd, tmp, 0);
-	return e;
+		return e;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 /* Whether @name in @dir_fd is a regular file holding exactly @data and a newline. */
@@ -219,63 +258,166 @@ static int rename_noreplace(int dir_fd, const char *from, const char *to)
 }
 
 /*
- * Store @data as ID.json: the first copy of an ID is kept; an identical copy
- * is a duplicate (counted, not written again); a different one is kept
- * beside it as ID.2.json, ID.3.json, … Names are never replaced, so a
- * symbolic link planted under a final name is neither followed nor replaced.
+ * Move @p's temporary (fsync'ed) to ID.json: the first copy of an ID is kept;
+ * an identical copy is a duplicate (counted, not written again); a different
+ * one is kept beside it as ID.2.json, ID.3.json, … Names are never replaced,
+ * so a symbolic link planted under a final name is neither followed nor
+ * replaced. The rename is durable once the directory is fsync'ed.
  * @return 0 or an errno value
  */
-static int store(int dir_fd, const char *id, const char *data, size_t len, enum store_result *ret,
-                 char *name, size_t name_size)
+static int place(int dir_fd, struct pending *p)
 {
-	char tmp[256], rnd[IDMEFV2_UUID_STRLEN];
-	int e = write_tmp(dir_fd, id, data, len, tmp, sizeof(tmp));
+	char rnd[IDMEFV2_UUID_STRLEN];
+	int e = EEXIST;
 
-	if (e)
-		return e;
 	for (unsigned v = 1; v <= MAX_VERSIONS + TMP_ATTEMPTS; v++) {
 		if (v == 1) {
-			snprintf(name, name_size, "%s.json", id);
+			snprintf(p->name, sizeof(p->name), "%s.json", p->id);
 		} else if (v <= MAX_VERSIONS) {
-			snprintf(name, name_size, "%s.%u.json", id, v);
+			snprintf(p->name, sizeof(p->name), "%s.%u.json", p->id, v);
 		} else {
 			/* So many versions of one ID: the next ones get random names, never refused. */
 			idmefv2_uuid_new(rnd, sizeof(rnd));
-			snprintf(name, name_size, "%s.%s.json", id, rnd);
+			snprintf(p->name, sizeof(p->name), "%s.%s.json", p->id, rnd);
 		}
-		e = rename_noreplace(dir_fd, tmp, name);
+		e = rename_noreplace(dir_fd, p->tmp, p->name);
 		if (!e) {
-			/* The rename itself must survive a crash of the machine too. */
-			if (fsync(dir_fd) != 0)
-				return errno;
-			*ret = v == 1 ? STORE_NEW : STORE_CONFLICT;
+			p->res = v == 1 ? STORE_NEW : STORE_CONFLICT;
 			return 0;
 		}
 		if (e != EEXIST)
 			break;
-		if (v <= MAX_VERSIONS && same_content(dir_fd, name, data, len)) {
-			unlinkat(dir_fd, tmp, 0);
-			*ret = STORE_DUPLICATE;
+		if (v <= MAX_VERSIONS && same_content(dir_fd, p->name, p->data, p->len)) {
+			unlinkat(dir_fd, p->tmp, 0);
+			p->res = STORE_DUPLICATE;
 			return 0;
 		}
 	}
-	unlinkat(dir_fd, tmp, 0);
+	unlinkat(dir_fd, p->tmp, 0);
 	return e;
+}
+
+/*
+ * --out: each caller has fsync'ed and renamed its file already (concurrent
+ * fsyncs share journal commits); one fsync of the directory makes every
+ * rename of the group durable. A duplicate matched a file renamed in this
+ * group or in one committed before, so it is as durable as the group.
+ */
+static void commit_files(struct sink *s, struct group *g)
+{
+	int e = fsync(s->dir_fd) == 0 ? 0 : errno;
+
+	for (struct pending *p = g->head; p; p = p->next)
+		if (!p->err)
+			p->err = e;
+}
+
+/* Standard output: every line of the group in as few writev() calls as it takes. */
+static void commit_lines(struct group *g)
+{
+	struct iovec iov[512];
+	struct pending *first = g->head;
+	int e = 0;
+
+	while (first && !e) {
+		struct pending *p = first;
+		size_t n = 0, off = 0;
+
+		for (; p && n + 2 <= sizeof(iov) / sizeof(iov[0]); p = p->next) {
+			iov[n++] = (struct iovec){ (void *)p->data, p->len };
+			iov[n++] = (struct iovec){ (void *)"\n", 1 };
+		}
+		while (off < n) {
+			ssize_t w = writev(STDOUT_FILENO, iov + off, (int)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				e = w < 0 ? errno : EIO;
+				break;
+			}
+			/* Skip what was written, also part of an iovec. */
+			while (off < n && (size_t)w >= iov[off].iov_len)
+				w -= (ssize_t)iov[off++].iov_len;
+			if (off < n) {
+				iov[off].iov_base = (char *)iov[off].iov_base + w;
+				iov[off].iov_len -= (size_t)w;
+			}
+		}
+		first = p;
+	}
+	if (e)
+		for (struct pending *p = g->head; p; p = p->next)
+			p->err = e;
+}
+
+/*
+ * Join the open group with @p and return once it is committed: 0 or the
+ * errno value of @p's failure. Called with s->lock held; returns with it held.
+ */
+static int sink_commit(struct sink *s, struct pending *p)
+{
+	struct group *g = s->open;
+
+	if (!g) {
+		g = s->open = calloc(1, sizeof(*g));
+		if (!g)
+			return ENOMEM;
+		g->tail = &g->head;
+	}
+	p->next = NULL;
+	*g->tail = p;
+	g->tail = &p->next;
+	g->refs++;
+	while (!g->done) {
+		if (s->committing) {
+			pthread_cond_wait(&s->committed, &s->lock);
+			continue;
+		}
+		/* No commit under way, so g is still the open group: commit it. */
+		s->committing = true;
+		s->open = NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (s->out_dir)
+			commit_files(s, g);
+		else
+			commit_lines(g);
+		pthread_mutex_lock(&s->lock);
+		g->done = true;
+		s->committing = false;
+		pthread_cond_broadcast(&s->committed);
+	}
+	if (--g->refs == 0)
+		free(g);
+	return p->err;
 }
 
 static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char *data, size_t len)
 {
 	const char *id = NULL;
-	char uuid[IDMEFV2_UUID_STRLEN], name[256];
-	enum store_result res = STORE_NEW;
+	char uuid[IDMEFV2_UUID_STRLEN];
+	struct pending p = { .data = data, .len = len, .fd = -1 };
 	int e;
 
 	if (idmefv2_message_get_string(msg, "ID", &id, NULL, NULL, 0) != IDMEFV2_OK || !idmefv2_uuid_is_valid(id)) {
 		idmefv2_uuid_new(uuid, sizeof(uuid));
 		id = uuid;
 	}
-	e = store(s->dir_fd, id, data, len, &res, name, sizeof(name));
+	p.id = id;
+	e = write_tmp(s->dir_fd, id, data, len, p.tmp, sizeof(p.tmp), &p.fd);
+	if (!e) {
+		if (fsync(p.fd) != 0)
+			e = errno;
+		if (close(p.fd) != 0 && !e)
+			e = errno;
+		if (e)
+			unlinkat(s->dir_fd, p.tmp, 0);
+		else
+			e = place(s->dir_fd, &p);
+	}
 	pthread_mutex_lock(&s->lock);
+	if (!e)
+		e = sink_commit(s, &p);
 	if (e) {
 		/* Refused, so the sender retries; said once until writing works again. */
 		if (e != s->last_errno)
@@ -286,40 +428,77 @@ static idmefv2_error sink_store(struct sink *s, idmefv2_message *msg, const char
 		if (s->last_errno)
 			tool__error(CMD, "--out %s: storing again", s->out_dir);
 		s->last_errno = 0;
-		if (res == STORE_DUPLICATE)
+		if (p.res == STORE_DUPLICATE)
 			tool__error(CMD, "duplicate of message %s (same content): kept the stored copy", id);
-		else if (res == STORE_CONFLICT)
+		else if (p.res == STORE_CONFLICT)
 			tool__error(CMD, "message %s already stored with a different content: kept both, the new one "
-			            "as %s", id, name);
+			            "as %s", id, p.name);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (e)
 		return IDMEFV2_ERR_IO;
-	atomic_fetch_add(res == STORE_NEW ? &s->stored : res == STORE_DUPLICATE ? &s->duplicates : &s->conflicts, 1);
+	atomic_fetch_add(p.res == STORE_NEW ? &s->stored : p.res == STORE_DUPLICATE ? &s->duplicates : &s->conflicts, 1);
 	return IDMEFV2_OK;
 }
 
 static idmefv2_error sink_print(struct sink *s, const char *data, size_t len)
 {
+	struct pending p = { .data = data, .len = len, .fd = -1 };
 	idmefv2_error err = IDMEFV2_OK;
+	int e;
 
 	pthread_mutex_lock(&s->lock);
-	if (atomic_load(&s->broken) || fwrite(data, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0) {
+	if (atomic_load(&s->broken)) {
+		err = IDMEFV2_ERR_IO;
+	} else if ((e = sink_commit(s, &p)) != 0) {
 		if (!atomic_exchange(&s->broken, true))
-			tool__error(CMD, "standard output: %s", strerror(errno));
-		clearerr(stdout);
+			tool__error(CMD, "standard output: %s", strerror(e));
 		err = IDMEFV2_ERR_IO;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
+/*
+ * The message as one line: the text the listener received and validated
+ * (json-c userdata of its object, see http-listen.c), its line breaks (JSON
+ * whitespace only: strings cannot hold raw control characters) made spaces;
+ * or, from a transport that gives no text, the message serialized.
+ * @return 0, or an error with *ret_copy to free afterwards (may be NULL)
+ */
+static idmefv2_error message_line(idmefv2_message *msg, const char **ret_data, size_t *ret_len, char **ret_copy)
+{
+	const char *text = json_object_get_userdata(idmefv2_message_get_object(msg));
+	char errstr[256];
+	size_t len;
+	char *copy;
+
+	*ret_copy = NULL;
+	if (!text)
+		return idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, ret_data,
+		                                 ret_len, NULL, errstr, sizeof(errstr));
+	len = strlen(text);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
+	               text[len - 1] == '\t'))
+		len--;
+	*ret_data = text;
+	*ret_len = len;
+	if (!memchr(text, '\n', len) && !memchr(text, '\r', len))
+		return IDMEFV2_OK;
+	copy = malloc(len);
+	if (!copy)
+		return IDMEFV2_ERR_NOMEM;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+	*ret_data = *ret_copy = copy;
+	return IDMEFV2_OK;
+}
+
 static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void *user_data)
 {
 	struct sink *s = user_data;
-	char errstr[256];
 	const char *data;
+	char *copy;
 	size_t len;
 	idmefv2_error err;
 
@@ -329,10 +508,10 @@ static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void
 		atomic_fetch_sub(&s->taken, 1);
 		return IDMEFV2_ERR_CLOSED;
 	}
-	err = idmefv2_message_serialize(msg, "application/json", IDMEFV2_SERIALIZE_NO_VALIDATE, &data, &len, NULL,
-	                                errstr, sizeof(errstr));
+	err = message_line(msg, &data, &len, &copy);
 	if (err == IDMEFV2_OK)
 		err = s->out_dir ? sink_store(s, msg, data, len) : sink_print(s, data, len);
+	free(copy);
 	if (err != IDMEFV2_OK) {
 		if (s->count)
 			atomic_fetch_sub(&s->taken, 1);
@@ -341,6 +520,30 @@ static idmefv2_error on_message(idmefv2_transport *t, idmefv2_message *msg, void
 	}
 	atomic_fetch_add(&s->received, 1);
 	return IDMEFV2_OK;
+}
+
+/* The HTTP listener's pool with --out (see tool__listen_main()). */
+#define OUT_HTTPD_THREADS "32"
+
+static bool option_given(const char **opts, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(opts[i], name, len) == 0 && opts[i][len] == '=')
+			return true;
+	return false;
+}
+
+/* A thousand clients need a thousand descriptors: raise the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* mkdir -p with mode 0750 for what is created; 0 or an errno value. */
@@ -469,6 +672,7 @@ int tool__listen_main(int argc, char **argv)
 	struct sigaction sa;
 
 	pthread_mutex_init(&sink.lock, NULL);
+	pthread_cond_init(&sink.committed, NULL);
 	opts = calloc((size_t)argc, sizeof(*opts));
 	if (!opts)
 		goto out;
@@ -518,12 +722,18 @@ int tool__listen_main(int argc, char **argv)
 	}
 	if (sink.out_dir && (sink.dir_fd = open_out_dir(sink.out_dir)) < 0)
 		goto out;
+	raise_fd_limit();
 
 	err = idmefv2_transport_new(argv[optind], IDMEFV2_TRANSPORT_LISTENER, &t, errstr, sizeof(errstr));
 	if (err != IDMEFV2_OK) {
 		tool__error(CMD, "%s: %s", argv[optind], *errstr ? errstr : idmefv2_strerror(err));
 		goto out;
 	}
+	/* --out spends its time in fsync(), which concurrent callers share (journal
+	 * commits): more pool threads than for standard output, unless set. Not
+	 * an HTTP URL: the option does not apply, and that is fine. */
+	if (sink.out_dir && !option_given(opts, n_opts, "httpd.threads"))
+		idmefv2_transport_set(t, "httpd.threads", OUT_HTTPD_THREADS, NULL, 0);
 	for (size_t i = 0; i < n_opts; i++)
 		if (tool__transport_option(CMD, t, opts[i]) != TOOL_EXIT_OK)
 			goto out;
@@ -569,6 +779,8 @@ out:
 	idmefv2_transport_free(t);
 	if (sink.dir_fd >= 0)
 		close(sink.dir_fd);
+	free(sink.open); /* left by a caller that found no memory to join it */
+	pthread_cond_destroy(&sink.committed);
 	pthread_mutex_destroy(&sink.lock);
 	free(opts);
 	return status;

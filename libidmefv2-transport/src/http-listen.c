@@ -6,11 +6,15 @@
  * queue, 4xx with a JSON body naming what is wrong, 503 with Retry-After when
  * the queue stays full.
  *
- * Requests are handled by one thread per connection ("httpd.threads" 0, the
- * default) or by a pool of libmicrohttpd polling threads. Per connection is
- * the default because a pool thread accepts every connection of a burst and
- * then unserializes and validates their messages alone, one core for all.
- * The state below is read-only once started, so the handler needs no lock.
+ * Requests are handled by a pool of libmicrohttpd epoll threads ("httpd.threads",
+ * 4 by default) or by one thread per connection ("httpd.threads" 0). The pool
+ * holds a thousand clients on two cores where a thread per connection spends
+ * its time switching; idle and slow connections cost a pool nothing but a
+ * socket. A watchdog closes connections that do not deliver a request in time
+ * (slowloris), and "httpd.max_connections_per_ip" keeps one address from
+ * taking every slot. Bodies may come gzip'ed (Content-Encoding: gzip).
+ * The state below is read-only once started, so the handler needs no lock,
+ * except the list of open connections that the watchdog scans.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +36,7 @@
 #include <gnutls/x509.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
+#include <zlib.h>
 
 #include "transport-private.h"
 #include "idmefv2-common.h"
@@ -39,8 +44,14 @@
 /* After an early answer the client is expected to stop sending; past this much
  * more, the connection is closed instead of read further. */
 #define DRAIN_AFTER_REPLY (16u << 20)
-/* A connection idle this long is closed, so that silent clients do not hold threads' slots. */
-#define IDLE_TIMEOUT_S 60u
+/* Each connection's libmicrohttpd memory pool (headers, read buffer), which it
+ * zeroes between requests: 16 KiB instead of its 32 KiB default halves that
+ * cost and still holds large Authorization headers. */
+#define CONNECTION_MEMORY (16 * 1024)
+/* How often the watchdog looks for connections past their deadline. */
+#define WATCHDOG_PERIOD_MS 200
+/* "No deadline": the request is being processed. */
+#define NO_DEADLINE INT64_MAX
 /* Per-connection threads: parsing and validation need little stack (json-c
  * limits nesting to 32 levels); 1 MiB leaves a wide margin. */
 #define CONNECTION_STACK_SIZE (1024 * 1024)
@@ -65,9 +76,12 @@ struct listen_state {
 
 	/* Options, read at start. */
 	char *path;
+	size_t path_len;      /* without a trailing '/' */
 	bool any_path;
 	size_t max_body;
+	size_t max_decompressed;
 	int64_t queue_timeout_ms;
+	int64_t idle_timeout_ms, request_timeout_ms;
 	char *username, *password, *bearer;
 	char **allowed_peers; /* NULL-terminated, or NULL: any verified client */
 	bool verify_clients;
@@ -79,6 +93,13 @@ struct listen_state {
 	/* The last message libmicrohttpd logged, for start()'s errstr. */
 	pthread_mutex_t log_lock;
 	char last_log[256];
+
+	/* Open connections, for the watchdog that closes those past their deadline. */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t watchdog_wake;
+	struct conn_ctx *conns;
+	pthread_t watchdog;
+	bool watchdog_running, watchdog_stop;
 };
 
 /* One request, from its headers to its completion. */
@@ -86,6 +107,9 @@ struct request {
 	char *body;
 	size_t len, cap;
 	size_t discarded;    /* body bytes read and dropped after an error was decided */
+	size_t received;     /* body bytes as sent (compressed, with gzip) */
+	z_stream *gzip;      /* Content-Encoding: gzip: the inflater, until its stream ends */
+	bool gzip_ended;
 	bool batch;          /* application/x-ndjson */
 	unsigned status;     /* an error decided before the body ended, or 0 */
 	char *reply;         /* its JSON body */
@@ -109,6 +133,11 @@ struct conn_ctx {
 	struct peer_check pc;
 	char *buf;
 	size_t cap;
+	/* For the watchdog, under conns_lock (the deadline is also set without it). */
+	struct conn_ctx *prev, *next;
+	int fd;
+	_Atomic int64_t deadline_ms; /* monotonic; NO_DEADLINE while a request is processed */
+	bool cut;                    /* shut down by the watchdog */
 };
 
 /* A body buffer larger than this is not kept on an idle connection. */
@@ -296,6 +325,10 @@ static size_t reply_headers(struct listen_state *st, unsigned status, struct hea
 		break;
 	case 405:
 		h[n++] = (struct header){ "Allow", "POST" };
+		break;
+	case 415:
+		/* RFC 9110 §15.5.16: the content codings that would have been accepted. */
+		h[n++] = (struct header){ "Accept-Encoding", "gzip" };
 		break;
 	case 503:
 		h[n++] = (struct header){ "Retry-After", "1" };
@@ -487,33 +520,117 @@ static void peer_verify(const struct listen_state *st, struct MHD_Connection *co
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-	const struct listen_state *st = cls;
+	struct listen_state *st = cls;
+	struct conn_ctx *cc;
 
-	(void)st;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		/* NULL on ENOMEM: peer_check() then refuses the connection's requests. */
-		*socket_context = calloc(1, sizeof(struct conn_ctx));
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct conn_ctx *cc = *socket_context;
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
-		if (cc)
-			free(cc->buf);
+		/* NULL on ENOMEM: peer_check() then refuses the connection's requests. */
+		cc = calloc(1, sizeof(*cc));
+		*socket_context = cc;
+		if (!cc)
+			return;
+		cc->fd = info ? info->connect_fd : -1;
+		/* Until its first request line: libmicrohttpd's idle timeout would be
+		 * reset by every byte, this deadline is not. */
+		atomic_store(&cc->deadline_ms, idmefv2__now_ms() + st->idle_timeout_ms);
+		pthread_mutex_lock(&st->conns_lock);
+		cc->next = st->conns;
+		if (st->conns)
+			st->conns->prev = cc;
+		st->conns = cc;
+		pthread_mutex_unlock(&st->conns_lock);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		cc = *socket_context;
+		if (!cc)
+			return;
+		/* libmicrohttpd closes the socket after this returns: once off the
+		 * list, the watchdog can no longer shut down a reused descriptor. */
+		pthread_mutex_lock(&st->conns_lock);
+		if (cc->prev)
+			cc->prev->next = cc->next;
+		else
+			st->conns = cc->next;
+		if (cc->next)
+			cc->next->prev = cc->prev;
+		pthread_mutex_unlock(&st->conns_lock);
+		free(cc->buf);
 		free(cc);
 		*socket_context = NULL;
 	}
 }
 
+static struct conn_ctx *conn_ctx_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+static void conn_set_deadline(struct MHD_Connection *conn, int64_t deadline_ms)
+{
+	struct conn_ctx *cc = conn_ctx_of(conn);
+
+	if (cc)
+		atomic_store(&cc->deadline_ms, deadline_ms);
+}
+
+/* The request line has arrived: headers and body must follow within httpd.request_timeout_ms. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct listen_state *st = cls;
+
+	(void)uri;
+	conn_set_deadline(conn, idmefv2__now_ms() + st->request_timeout_ms);
+	return NULL; /* on_request() allocates the request */
+}
+
+/*
+ * Closes connections past their deadline: a request that does not arrive
+ * whole in time (slowloris sends a header byte now and then, which resets
+ * libmicrohttpd's idle timeout forever). shutdown() makes libmicrohttpd see
+ * the end of the stream and close the connection itself, in its own thread.
+ */
+static void *watchdog_main(void *arg)
+{
+	struct listen_state *st = arg;
+
+	pthread_mutex_lock(&st->conns_lock);
+	while (!st->watchdog_stop) {
+		struct timespec ts;
+		int64_t now = idmefv2__now_ms();
+		unsigned cut = 0;
+
+		for (struct conn_ctx *cc = st->conns; cc; cc = cc->next) {
+			if (cc->cut || cc->fd < 0 || atomic_load(&cc->deadline_ms) > now)
+				continue;
+			shutdown(cc->fd, SHUT_RDWR);
+			cc->cut = true;
+			cut++;
+		}
+		if (cut)
+			idmefv2__log(st->t, IDMEFV2_LOG_INFO, "closed %u connection(s) that sent no complete request in time",
+			             cut);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&st->watchdog_wake, &st->conns_lock, &ts);
+	}
+	pthread_mutex_unlock(&st->conns_lock);
+	return NULL;
+}
+
 /* 0 if the client may go on, else 403 with the reason in @why. */
 static unsigned peer_check(const struct listen_state *st, struct MHD_Connection *conn, const char **why)
 {
-	const union MHD_ConnectionInfo *info;
 	struct conn_ctx *cc;
 	struct peer_check *pc;
 
 	if (!st->verify_clients)
 		return 0;
-	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	cc = info ? info->socket_context : NULL;
+	cc = conn_ctx_of(conn);
 	pc = cc ? &cc->pc : NULL;
 	if (!pc) {
 		*why = "out of memory";
@@ -627,13 +744,36 @@ static void add_failure(struct json_object *errors, idmefv2_error err, const idm
 	}
 }
 
+static void free_text(struct json_object *obj, void *text)
+{
+	(void)obj;
+	free(text);
+}
+
+/*
+ * Parse and validate one message; on success its JSON object carries the
+ * text as received (NUL-terminated) as its json-c userdata, so that a
+ * consumer such as idmefv2 listen writes the validated bytes instead of
+ * serializing the message again.
+ */
 static idmefv2_error parse_one(const char *content_type, const char *data, size_t len,
                                idmefv2_message **ret_msg, idmefv2_report **ret_report,
                                char *errstr, size_t errstr_size)
 {
+	idmefv2_error err;
+	char *text;
+
 	*ret_report = NULL;
-	return idmefv2_message_unserialize(content_type, data, len, 0, ret_msg, ret_report,
-	                                   errstr, errstr_size);
+	err = idmefv2_message_unserialize(content_type, data, len, 0, ret_msg, ret_report, errstr, errstr_size);
+	if (err)
+		return err;
+	text = malloc(len + 1);
+	if (text) {
+		memcpy(text, data, len);
+		text[len] = '\0';
+		json_object_set_userdata(idmefv2_message_get_object(*ret_msg), text, free_text);
+	}
+	return IDMEFV2_OK;
 }
 
 /* Wait for room in slices, so that a handler blocked on a full queue notices stop(). */
@@ -644,9 +784,10 @@ static idmefv2_error deliver(struct listen_state *st, idmefv2_message *const *ms
 
 	for (;;) {
 		int slice = DELIVER_SLICE_MS;
+		int64_t begun = idmefv2__now_ms();
 
 		if (deadline >= 0) {
-			int64_t left = deadline - idmefv2__now_ms();
+			int64_t left = deadline - begun;
 
 			slice = left <= 0 ? 0 : left < slice ? (int)left : slice;
 		}
@@ -654,6 +795,10 @@ static idmefv2_error deliver(struct listen_state *st, idmefv2_message *const *ms
 		if (err != IDMEFV2_ERR_FULL || atomic_load(&st->stopping) || idmefv2__transport_stopping(st->t))
 			return err;
 		if (deadline >= 0 && idmefv2__now_ms() >= deadline)
+			return err;
+		/* A queue says FULL only after waiting its slice; a message callback says
+		 * it at once, and that is its answer (503), not a reason to ask again. */
+		if (idmefv2__now_ms() - begun < slice / 2)
 			return err;
 	}
 }
@@ -827,11 +972,52 @@ static bool expects_continue(struct MHD_Connection *conn)
 	return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
+/* The URL's path, with or without a trailing slash: "/in" and "/in/" are one endpoint. */
+static bool path_matches(const struct listen_state *st, const char *url)
+{
+	size_t len = strlen(url);
+
+	if (len && url[len - 1] == '/')
+		len--;
+	return len == st->path_len && memcmp(url, st->path, len) == 0;
+}
+
+/* Content-Encoding: none or identity (plain), gzip (or its alias x-gzip); anything else 415. */
+static unsigned check_encoding(struct MHD_Connection *conn, struct request *rq, char **ret_reply)
+{
+	const char *ce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	size_t len;
+
+	if (!ce)
+		return 0;
+	while (*ce == ' ' || *ce == '\t')
+		ce++;
+	len = strlen(ce);
+	while (len && (ce[len - 1] == ' ' || ce[len - 1] == '\t'))
+		len--;
+	if (len == 8 && strncasecmp(ce, "identity", 8) == 0)
+		return 0;
+	if ((len == 4 && strncasecmp(ce, "gzip", 4) == 0) || (len == 6 && strncasecmp(ce, "x-gzip", 6) == 0)) {
+		rq->gzip = calloc(1, sizeof(*rq->gzip));
+		/* 16 + MAX_WBITS: a gzip stream, header and trailer checked. */
+		if (!rq->gzip || inflateInit2(rq->gzip, 16 + MAX_WBITS) != Z_OK) {
+			free(rq->gzip);
+			rq->gzip = NULL;
+			*ret_reply = reply_text("out of memory");
+			return 503;
+		}
+		return 0;
+	}
+	*ret_reply = reply_text("unsupported content encoding \"%.100s\"; use gzip or none", ce);
+	return 415;
+}
+
 /* Everything the headers decide, in the order a client most needs to learn it. */
 static unsigned check_headers(struct listen_state *st, struct MHD_Connection *conn, const char *url,
                               const char *method, struct request *rq, char **ret_reply)
 {
 	const char *why = NULL, *ct, *cl;
+	unsigned status;
 
 	if (peer_check(st, conn, &why)) {
 		*ret_reply = reply_text("%s", why);
@@ -841,7 +1027,7 @@ static unsigned check_headers(struct listen_state *st, struct MHD_Connection *co
 		*ret_reply = reply_text("authentication required");
 		return 401;
 	}
-	if (!st->any_path && strcmp(url, st->path) != 0) {
+	if (!st->any_path && !path_matches(st, url)) {
 		*ret_reply = reply_text("no such path; messages go to %s", st->path);
 		return 404;
 	}
@@ -857,6 +1043,9 @@ static unsigned check_headers(struct listen_state *st, struct MHD_Connection *co
 		                        "or application/x-ndjson", ct ? ct : "");
 		return 415;
 	}
+	status = check_encoding(conn, rq, ret_reply);
+	if (status)
+		return status;
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		unsigned long long len = strtoull(cl, NULL, 10);
@@ -866,7 +1055,7 @@ static unsigned check_headers(struct listen_state *st, struct MHD_Connection *co
 			return 413;
 		}
 		/* Known length: one allocation, or none with the connection's buffer. */
-		if (len > rq->cap) {
+		if (!rq->gzip && len > rq->cap) {
 			char *body = realloc(rq->body, (size_t)len);
 
 			if (body) {
@@ -882,14 +1071,12 @@ static enum MHD_Result request_begin(struct listen_state *st, struct MHD_Connect
                                      const char *url, const char *method, void **con_cls)
 {
 	struct request *rq = calloc(1, sizeof(*rq));
-	const union MHD_ConnectionInfo *info;
 	struct conn_ctx *cc;
 
 	if (!rq)
 		return MHD_NO;
 	*con_cls = rq;
-	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	cc = info ? info->socket_context : NULL;
+	cc = conn_ctx_of(conn);
 	if (cc && cc->buf) {
 		rq->body = cc->buf;
 		rq->cap = cc->cap;
@@ -927,31 +1114,104 @@ static enum MHD_Result discard(struct listen_state *st, struct MHD_Connection *c
 	return MHD_YES;
 }
 
+/* Grow the body buffer to hold @need bytes, doubling up to @limit. */
+static bool body_reserve(struct request *rq, size_t need, size_t limit)
+{
+	size_t cap = rq->cap ? rq->cap : 4096;
+	char *body;
+
+	if (need <= rq->cap)
+		return true;
+	while (cap < need)
+		cap = cap > limit / 2 ? limit : cap * 2;
+	body = realloc(rq->body, cap);
+	if (!body)
+		return false;
+	rq->body = body;
+	rq->cap = cap;
+	return true;
+}
+
+/*
+ * Inflate @size bytes of a gzip body (0 at its end, to flush) into the body
+ * buffer, at most httpd.max_decompressed bytes of it: a small body that
+ * inflates to gigabytes (a zip bomb) is refused with 413, not held in memory.
+ * Concatenated gzip members are one body (RFC 1952). 0, or the status of the refusal.
+ */
+static unsigned body_inflate(struct listen_state *st, struct request *rq, const char *data, size_t size,
+                             char **ret_reply)
+{
+	z_stream *z = rq->gzip;
+
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)size;
+	for (;;) {
+		int ret;
+
+		if (rq->gzip_ended) {
+			if (!z->avail_in)
+				return 0;
+			if (inflateReset(z) != Z_OK)
+				break;
+			rq->gzip_ended = false;
+		}
+		if (rq->len == rq->cap) {
+			if (rq->len >= st->max_decompressed) {
+				*ret_reply = reply_text("body larger than the limit of %zu bytes once decompressed",
+				                        st->max_decompressed);
+				return 413;
+			}
+			if (!body_reserve(rq, rq->len + 1, st->max_decompressed)) {
+				*ret_reply = reply_text("out of memory");
+				return 503;
+			}
+		}
+		z->next_out = (Bytef *)rq->body + rq->len;
+		z->avail_out = (uInt)(rq->cap - rq->len);
+		ret = inflate(z, Z_NO_FLUSH);
+		rq->len = rq->cap - z->avail_out;
+		if (ret == Z_STREAM_END) {
+			rq->gzip_ended = true;
+			continue;
+		}
+		if (ret == Z_BUF_ERROR || (ret == Z_OK && !z->avail_in && z->avail_out))
+			return 0; /* all input taken and all output given: wait for more */
+		if (ret != Z_OK)
+			break;
+	}
+	*ret_reply = reply_text("body is not valid gzip: %s", z->msg ? z->msg : "corrupt data");
+	return 400;
+}
+
+static enum MHD_Result request_fail(struct listen_state *st, struct MHD_Connection *conn, struct request *rq,
+                                    unsigned status, char *reply, size_t size)
+{
+	rq->status = status;
+	rq->reply = reply;
+	free(rq->body);
+	rq->body = NULL;
+	rq->len = rq->cap = 0;
+	return discard(st, conn, rq, size);
+}
+
 static enum MHD_Result request_data(struct listen_state *st, struct MHD_Connection *conn,
                                     struct request *rq, const char *data, size_t size)
 {
+	char *reply = NULL;
+	unsigned status;
+
 	if (rq->status)
 		return discard(st, conn, rq, size);
-	if (size > st->max_body - rq->len) {
-		rq->status = 413;
-		rq->reply = reply_text("body larger than the limit of %zu bytes", st->max_body);
-		free(rq->body);
-		rq->body = NULL;
-		rq->len = rq->cap = 0;
-		return discard(st, conn, rq, size);
+	if (size > st->max_body - rq->received)
+		return request_fail(st, conn, rq, 413,
+		                    reply_text("body larger than the limit of %zu bytes", st->max_body), size);
+	rq->received += size;
+	if (rq->gzip) {
+		status = body_inflate(st, rq, data, size, &reply);
+		return status ? request_fail(st, conn, rq, status, reply, size) : MHD_YES;
 	}
-	if (rq->len + size > rq->cap) {
-		size_t cap = rq->cap ? rq->cap : 4096;
-		char *body;
-
-		while (cap < rq->len + size)
-			cap = cap > st->max_body / 2 ? st->max_body : cap * 2;
-		body = realloc(rq->body, cap);
-		if (!body)
-			return MHD_NO;
-		rq->body = body;
-		rq->cap = cap;
-	}
+	if (!body_reserve(rq, rq->len + size, st->max_body))
+		return MHD_NO;
 	memcpy(rq->body + rq->len, data, size);
 	rq->len += size;
 	return MHD_YES;
@@ -961,6 +1221,15 @@ static enum MHD_Result request_end(struct listen_state *st, struct MHD_Connectio
 {
 	if (rq->replied_early)
 		return MHD_NO; /* answered already: close */
+	/* The request has arrived whole: no deadline while it is processed. */
+	conn_set_deadline(conn, NO_DEADLINE);
+	if (!rq->status && rq->gzip) {
+		rq->status = body_inflate(st, rq, NULL, 0, &rq->reply);
+		if (!rq->status && !rq->gzip_ended && rq->received) {
+			rq->status = 400;
+			rq->reply = reply_text("gzip body cut short");
+		}
+	}
 	if (!rq->status) {
 		if (!rq->len) {
 			rq->status = 400;
@@ -997,15 +1266,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct listen_state *st = cls;
 	struct request *rq = *con_cls;
-
-	const union MHD_ConnectionInfo *info;
 	struct conn_ctx *cc;
+
+	(void)code;
 
 	if (!rq)
 		return;
 	atomic_fetch_sub(&st->active, 1);
-	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	cc = info ? info->socket_context : NULL;
+	if (rq->gzip) {
+		inflateEnd(rq->gzip);
+		free(rq->gzip);
+	}
+	cc = conn_ctx_of(conn);
+	/* Kept alive: the next request line must come within the idle timeout. */
+	if (cc)
+		atomic_store(&cc->deadline_ms, idmefv2__now_ms() + st->idle_timeout_ms);
 	if (cc && !cc->buf && rq->body && rq->cap <= KEEP_BUFFER_MAX) {
 		cc->buf = rq->body;
 		cc->cap = rq->cap;
@@ -1187,12 +1462,16 @@ static idmefv2_error options_setup(struct listen_state *st, char *errstr, size_t
 	const char *password = idmefv2__opt_str(t, "auth.password");
 	const char *bearer = idmefv2__opt_str(t, "auth.bearer_token");
 	int64_t max_body = idmefv2__opt_int(t, "httpd.max_body");
+	int64_t max_decompressed = idmefv2__opt_int(t, "httpd.max_decompressed");
 	idmefv2_error err;
 
 	options_clear(st);
 	st->any_path = idmefv2__opt_bool(t, "httpd.any_path");
 	st->max_body = max_body > 0 ? (size_t)max_body : 1u << 20;
+	st->max_decompressed = max_decompressed > 0 ? (size_t)max_decompressed : 16u << 20;
 	st->queue_timeout_ms = idmefv2__opt_int(t, "listen.queue_timeout_ms");
+	st->idle_timeout_ms = idmefv2__opt_int(t, "httpd.idle_timeout_ms");
+	st->request_timeout_ms = idmefv2__opt_int(t, "httpd.request_timeout_ms");
 	if ((user && !(st->username = strdup(user))) || (password && !(st->password = strdup(password))) ||
 	    (bearer && !(st->bearer = strdup(bearer))))
 		return IDMEFV2_ERR_NOMEM;
@@ -1302,6 +1581,7 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	/* ITC: for MHD_quiesce_daemon() in stop(). */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	int64_t threads = idmefv2__opt_int(t, "httpd.threads");
+	int64_t max_conns = idmefv2__opt_int(t, "httpd.max_connections");
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 	idmefv2_error err;
@@ -1322,15 +1602,25 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 
 	/* libmicrohttpd owns the socket from here on, also when it fails to start. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL };
+	/* libmicrohttpd's own inactivity timeout, in seconds; the watchdog enforces the deadlines. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+	                                     (intptr_t)((st->idle_timeout_ms + 999) / 1000), NULL };
+	if (idmefv2__opt_int(t, "httpd.max_connections_per_ip") > 0)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		                                     (intptr_t)idmefv2__opt_int(t, "httpd.max_connections_per_ip"), NULL };
 	if (threads == 0) {
 		flags |= MHD_USE_THREAD_PER_CONNECTION;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE, CONNECTION_STACK_SIZE, NULL };
-	} else if (threads > 1) {
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
+	} else {
+		/* libmicrohttpd splits the connection limit between the pool's threads:
+		 * each must have at least one. */
+		if (threads > max_conns)
+			threads = max_conns;
+		if (threads > 1)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
 	}
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-	                                     (intptr_t)idmefv2__opt_int(t, "httpd.max_connections"), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conns, NULL };
 	if (st->tls) {
 		flags |= MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, st->cert_pem };
@@ -1355,6 +1645,7 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 	                              MHD_OPTION_ARRAY, opts,
 	                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, st,
 	                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, st,
+	                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, st,
 	                              MHD_OPTION_END);
 	if (!st->daemon) {
 		pthread_mutex_lock(&st->log_lock);
@@ -1363,6 +1654,14 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 		pthread_mutex_unlock(&st->log_lock);
 		return IDMEFV2_ERR_TRANSPORT;
 	}
+	st->watchdog_stop = false;
+	if (pthread_create(&st->watchdog, NULL, watchdog_main, st) != 0) {
+		MHD_stop_daemon(st->daemon);
+		st->daemon = NULL;
+		idmefv2__set_error(errstr, errstr_size, "cannot start the connection watchdog thread");
+		return IDMEFV2_ERR_TRANSPORT;
+	}
+	st->watchdog_running = true;
 	idmefv2__log(t, IDMEFV2_LOG_INFO, "listening on port %u (%s)", st->port, st->tls ? "https" : "http");
 	return IDMEFV2_OK;
 }
@@ -1384,12 +1683,19 @@ static idmefv2_error listen_create(idmefv2_transport *t, char *errstr, size_t er
 	st->t = t;
 	st->tls = strcmp(url->scheme, "https") == 0;
 	pthread_mutex_init(&st->log_lock, NULL);
+	pthread_mutex_init(&st->conns_lock, NULL);
+	pthread_cond_init(&st->watchdog_wake, NULL);
 	st->path = strdup(url->path && *url->path ? url->path : "/");
 	if (!st->path) {
+		pthread_cond_destroy(&st->watchdog_wake);
+		pthread_mutex_destroy(&st->conns_lock);
 		pthread_mutex_destroy(&st->log_lock);
 		free(st);
 		return IDMEFV2_ERR_NOMEM;
 	}
+	st->path_len = strlen(st->path);
+	if (st->path_len && st->path[st->path_len - 1] == '/')
+		st->path_len--;
 	idmefv2__transport_set_backend_data(t, st);
 	return IDMEFV2_OK;
 }
@@ -1415,6 +1721,14 @@ static void listen_stop(idmefv2_transport *t)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+	if (st->watchdog_running) {
+		pthread_mutex_lock(&st->conns_lock);
+		st->watchdog_stop = true;
+		pthread_cond_signal(&st->watchdog_wake);
+		pthread_mutex_unlock(&st->conns_lock);
+		pthread_join(st->watchdog, NULL);
+		st->watchdog_running = false;
+	}
 }
 
 static void listen_destroy(idmefv2_transport *t)
@@ -1428,6 +1742,8 @@ static void listen_destroy(idmefv2_transport *t)
 		MHD_destroy_response(st->no_content);
 	free(st->path);
 	options_clear(st);
+	pthread_cond_destroy(&st->watchdog_wake);
+	pthread_mutex_destroy(&st->conns_lock);
 	pthread_mutex_destroy(&st->log_lock);
 	free(st);
 	idmefv2__transport_set_backend_data(t, NULL);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "transport-private.h"
 
@@ -52,6 +53,8 @@ struct req {
 	size_t n_items;
 	char *body;                   /* NDJSON batch body (reused buffer) */
 	size_t body_cap;
+	char *zbody;                  /* the same, gzip'ed (http.compress=gzip; reused buffer) */
+	size_t zbody_cap;
 	struct curl_slist *headers;
 	char *headers_type;           /* content type @headers were built for */
 	char excerpt[EXCERPT_MAX + 1];
@@ -79,6 +82,7 @@ struct http_send {
 	size_t max_in_flight;
 	size_t batch;
 	int64_t retry_max;
+	bool gzip;                    /* http.compress=gzip: batches go gzip'ed */
 	bool http2;
 	bool https;
 	bool verify;
@@ -228,6 +232,7 @@ static void req_free(struct req *req)
 	curl_slist_free_all(req->headers);
 	free(req->headers_type);
 	free(req->body);
+	free(req->zbody);
 	free(req);
 }
 
@@ -341,6 +346,12 @@ static int req_set_headers(struct http_send *hs, struct req *req, const char *ty
 			goto fail;
 		list = tmp;
 	}
+	/* Only batches are compressed (see req_set_body()), and only they have this type. */
+	if (hs->gzip && strcmp(type, NDJSON_TYPE) == 0) {
+		if (!(tmp = curl_slist_append(list, "Content-Encoding: gzip")))
+			goto fail;
+		list = tmp;
+	}
 	if (!(copy = strdup(type)))
 		goto fail;
 	if (curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, list) != CURLE_OK)
@@ -360,7 +371,36 @@ fail:
 	return -1;
 }
 
-static int req_set_body(struct req *req)
+/* @len bytes of @body as one gzip stream in req->zbody; its length, or 0 on failure. */
+static size_t req_gzip(struct req *req, const char *body, size_t len)
+{
+	z_stream z = { 0 };
+	size_t bound, out = 0;
+
+	/* Level 1: NDJSON of alerts shrinks about fivefold even so, at a fraction of the CPU of level 6. */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return 0;
+	bound = deflateBound(&z, (uLong)len);
+	if (bound > req->zbody_cap) {
+		char *grown = realloc(req->zbody, bound);
+
+		if (!grown)
+			goto out;
+		req->zbody = grown;
+		req->zbody_cap = bound;
+	}
+	z.next_in = (Bytef *)body;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)req->zbody;
+	z.avail_out = (uInt)bound;
+	if (deflate(&z, Z_FINISH) == Z_STREAM_END)
+		out = bound - z.avail_out;
+out:
+	deflateEnd(&z);
+	return out;
+}
+
+static int req_set_body(struct http_send *hs, struct req *req)
 {
 	const char *body;
 	size_t len = 0;
@@ -387,6 +427,12 @@ static int req_set_body(struct req *req)
 			*p++ = '\n';
 		}
 		body = req->body;
+		if (hs->gzip) {
+			len = req_gzip(req, body, len);
+			if (!len)
+				return -1;
+			body = req->zbody;
+		}
 	}
 	if (curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
 	    curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK)
@@ -431,7 +477,7 @@ static bool req_start(struct http_send *hs, struct idmefv2__item *items, bool pr
 	req->excerpt_len = 0;
 	req->excerpt[0] = '\0';
 	req->errbuf[0] = '\0';
-	if (req_set_headers(hs, req, type) < 0 || req_set_body(req) < 0)
+	if (req_set_headers(hs, req, type) < 0 || req_set_body(hs, req) < 0)
 		goto fail_req;
 	if (curl_multi_add_handle(hs->multi, req->easy) != CURLM_OK)
 		goto fail_req;
@@ -795,6 +841,7 @@ static idmefv2_error read_options(struct http_send *hs, char *errstr, size_t err
 	hs->max_in_flight = (size_t)clamp(idmefv2__opt_int(t, "http.max_in_flight"), 1, 1024);
 	hs->batch = (size_t)clamp(idmefv2__opt_int(t, "http.batch"), 1, 1000000);
 	hs->http2 = idmefv2__opt_bool(t, "http.http2");
+	hs->gzip = strcmp(idmefv2__opt_str(t, "http.compress"), "gzip") == 0;
 	hs->retry_max = idmefv2__opt_int(t, "retry.max");
 	hs->verify = idmefv2__opt_bool(t, "tls.verify");
 	hs->ca_file = idmefv2__opt_str(t, "tls.ca_file");

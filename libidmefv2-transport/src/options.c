@@ -53,8 +53,10 @@
 	  "as soon as an accepted message is durably in the spool") \
 	X("stop.flush_timeout_ms", INT, "5000", ALL_SCHEMES, -1, INT32_MAX, NULL, \
 	  "Sender: how long stop() waits for delivery before spooling (or failing) what is left (-1: forever)") \
-	X("listen.queue_timeout_ms", INT, "0", ALL_SCHEMES, -1, INT32_MAX, NULL, \
-	  "Listener: how long to wait for room in the queue before refusing a message (-1: forever)") \
+	X("listen.queue_timeout_ms", INT, "5000", ALL_SCHEMES, -1, INT32_MAX, NULL, \
+	  "Listener: how long a request waits for room in the queue (or for a message callback that " \
+	  "answers IDMEFV2_ERR_FULL) before it is refused with 503 and Retry-After (-1: forever; " \
+	  "0: refuse at once): a full queue slows clients down rather than refusing them") \
 	X("tls.verify", BOOL, "true", TLS_SCHEMES, 0, 0, NULL, \
 	  "Verify the peer's certificate and name") \
 	X("tls.ca_file", STRING, NULL, TLS_SCHEMES, 0, 0, NULL, \
@@ -107,11 +109,12 @@
 	  "Listener: largest request body accepted (413 above)") \
 	X("httpd.any_path", BOOL, "false", HTTP_SCHEMES, 0, 0, NULL, \
 	  "Listener: accept POSTs to any path, not only the URL's") \
-	X("httpd.threads", INT, "0", HTTP_SCHEMES, 0, 256, NULL, \
-	  "Listener: 0 = one thread per connection (validation of concurrent requests runs in parallel); " \
-	  "N = a pool of N polling threads shared by all connections") \
-	X("httpd.max_connections", INT, "256", HTTP_SCHEMES, 1, 65536, NULL, \
-	  "Listener: most client connections open at once (more are refused until one closes)") \
+	X("httpd.threads", INT, "4", HTTP_SCHEMES, 0, 256, NULL, \
+	  "Listener: N = a pool of N epoll threads shared by all connections (idle and slow connections " \
+	  "cost no thread); 0 = one thread per connection") \
+	X("httpd.max_connections", INT, "4096", HTTP_SCHEMES, 1, 65536, NULL, \
+	  "Listener: most client connections open at once (more are refused until one closes; each " \
+	  "needs a file descriptor)") \
 	X("httpd.bind", STRING, NULL, HTTP_SCHEMES, 0, 0, NULL, \
 	  "Listener: address to bind (unset: the URL's host)") \
 	X("group_id", STRING, "idmefv2", "kafka", 0, 0, NULL, \
@@ -121,7 +124,21 @@
 	X("dead_letter_topic", STRING, NULL, "kafka", 0, 0, NULL, \
 	  "Listener: topic invalid records are copied to (unset: none)") \
 	X("file.extension", STRING, ".json", "file", 0, 0, NULL, \
-	  "Sender: suffix of the files written")
+	  "Sender: suffix of the files written") \
+	X("httpd.request_timeout_ms", INT, "10000", HTTP_SCHEMES, 100, INT32_MAX, NULL, \
+	  "Listener: time a client has, once its request line arrived, to send the headers and the " \
+	  "body; the connection is closed past it (slow clients, slowloris)") \
+	X("httpd.idle_timeout_ms", INT, "60000", HTTP_SCHEMES, 100, INT32_MAX, NULL, \
+	  "Listener: time a connection may stay open without sending a request line (after it opened, " \
+	  "or between keep-alive requests), however it trickles bytes; closed past it") \
+	X("httpd.max_connections_per_ip", INT, "1024", HTTP_SCHEMES, 0, 65536, NULL, \
+	  "Listener: most connections open at once from one client address (0: no limit)") \
+	X("httpd.max_decompressed", SIZE, "16M", HTTP_SCHEMES, 1, INT32_MAX, NULL, \
+	  "Listener: largest body accepted once a Content-Encoding: gzip body is inflated (413 above: " \
+	  "zip bombs); httpd.max_body bounds the bytes as sent") \
+	X("http.compress", STRING, "none", HTTP_SCHEMES, 0, 0, "none|gzip", \
+	  "Sender: gzip NDJSON batch bodies (http.batch above 1; Content-Encoding: gzip, level 1); single " \
+	  "messages go as they are")
 
 #define OPTION_DESC(name, type, def, schemes, min, max, choices, descr) \
 	{ name, IDMEFV2_OPTION_##type, def, schemes, descr },
