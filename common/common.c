@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* renameat2 */
+#endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -75,6 +79,19 @@ bool idmefv2__write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return true;
+}
+
+int idmefv2__rename_noreplace(int dir_fd, const char *from, const char *to)
+{
+	if (renameat2(dir_fd, from, dir_fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return errno;
+	/* link() neither replaces nor follows the target name either. */
+	if (linkat(dir_fd, from, dir_fd, to, 0) != 0)
+		return errno;
+	unlinkat(dir_fd, from, 0);
+	return 0;
 }
 
 struct timespec idmefv2__deadline_after(int timeout_ms)

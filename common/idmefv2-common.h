@@ -29,6 +29,10 @@ size_t idmefv2__utf8_len(const unsigned char *s, size_t avail);
 /* write(2) all of @data, retrying on EINTR and short writes; false with errno set on failure. */
 bool idmefv2__write_all(int fd, const void *data, size_t len);
 
+/* renameat(2) within @dir_fd that never replaces an existing name, nor a symbolic link planted
+ * there (RENAME_NOREPLACE, or link + unlink where the filesystem lacks it); 0 or an errno value. */
+int idmefv2__rename_noreplace(int dir_fd, const char *from, const char *to);
+
 /* The CLOCK_MONOTONIC instant @timeout_ms from now (now itself when timeout_ms <= 0). */
 struct timespec idmefv2__deadline_after(int timeout_ms);
 

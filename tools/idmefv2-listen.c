@@ -25,6 +25,7 @@
 #include <idmefv2/transport.h>
 #include <idmefv2/util.h>
 
+#include "idmefv2-common.h"
 #include "idmefv2-tool.h"
 
 #define CMD "listen"
@@ -163,21 +164,6 @@ struct sink {
 	int last_errno;            /* logged once until a write succeeds again */
 };
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Write @data and a newline to a new temporary file in @dir_fd, left open in *@ret_fd; 0 or an errno value. */
 static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, char *tmp, size_t tmp_size,
                      int *ret_fd)
@@ -196,7 +182,7 @@ static int write_tmp(int dir_fd, const char *id, const char *data, size_t len, c
 	}
 	if (fd < 0)
 		return EEXIST;
-	if (!write_all(fd, data, len) || !write_all(fd, "\n", 1)) {
+	if (!idmefv2__write_all(fd, data, len) || !idmefv2__write_all(fd, "\n", 1)) {
 		e = errno ? errno : EIO;
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
@@ -243,20 +229,6 @@ out:
 	return same;
 }
 
-/* Rename without replacing anything, also where RENAME_NOREPLACE is not supported. */
-static int rename_noreplace(int dir_fd, const char *from, const char *to)
-{
-	if (renameat2(dir_fd, from, dir_fd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return errno;
-	/* link() never replaces nor follows the target name either. */
-	if (linkat(dir_fd, from, dir_fd, to, 0) != 0)
-		return errno;
-	unlinkat(dir_fd, from, 0);
-	return 0;
-}
-
 /*
  * Move @p's temporary (fsync'ed) to ID.json: the first copy of an ID is kept;
  * an identical copy is a duplicate (counted, not written again); a different
@@ -280,7 +252,7 @@ static int place(int dir_fd, struct pending *p)
 			idmefv2_uuid_new(rnd, sizeof(rnd));
 			snprintf(p->name, sizeof(p->name), "%s.%s.json", p->id, rnd);
 		}
-		e = rename_noreplace(dir_fd, p->tmp, p->name);
+		e = idmefv2__rename_noreplace(dir_fd, p->tmp, p->name);
 		if (!e) {
 			p->res = v == 1 ? STORE_NEW : STORE_CONFLICT;
 			return 0;

@@ -21,6 +21,7 @@
 #include <idmefv2/message.h>
 #include <idmefv2/transport.h>
 
+#include "idmefv2-common.h"
 #include "idmefv2-tool.h"
 
 #define CMD "send"
@@ -279,21 +280,6 @@ static int read_file(const char *path, char **ret_data, size_t *ret_len)
 	e = read_fd(fd, ret_data, ret_len);
 	close(fd);
 	return e;
-}
-
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
 }
 
 /* ---- failure reasons ------------------------------------------------------------------ */
@@ -561,7 +547,7 @@ static int state_write(const char *path, const char *text)
 	}
 	if (fd < 0)
 		return errno;
-	if (!write_all(fd, text, strlen(text)) || fsync(fd) < 0)
+	if (!idmefv2__write_all(fd, text, strlen(text)) || fsync(fd) < 0)
 		e = errno ? errno : EIO;
 	if (close(fd) < 0 && !e)
 		e = errno;

@@ -84,20 +84,6 @@ static bool is_transient(int err)
 }
 
 
-/* Rename that never replaces an existing name (nor a symbolic link planted there). */
-static int rename_noreplace(int dir_fd, const char *from, const char *to)
-{
-	if (renameat2(dir_fd, from, dir_fd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return errno;
-	/* Filesystems without RENAME_NOREPLACE: link() does not replace either. */
-	if (linkat(dir_fd, from, dir_fd, to, 0) != 0)
-		return errno;
-	unlinkat(dir_fd, from, 0);
-	return 0;
-}
-
 #define NAME_ATTEMPTS 8
 
 /*
@@ -130,7 +116,7 @@ static int write_one(int dir_fd, const char *extension, const struct idmefv2__it
 	if (close(fd) < 0 && !err)
 		err = errno;
 	for (int i = 0; !err && i < NAME_ATTEMPTS; i++) {
-		err = rename_noreplace(dir_fd, tmp, name);
+		err = idmefv2__rename_noreplace(dir_fd, tmp, name);
 		if (err != EEXIST)
 			break;
 		snprintf(name, sizeof(name), "%" PRId64 "%09ld-%ld-%" PRIuFAST64 "%s", (int64_t)now.tv_sec, now.tv_nsec,
