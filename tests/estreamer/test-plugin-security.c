@@ -114,27 +114,10 @@ static estreamer_client *plugin_client(struct sim *sim, const char *dir)
 	return c;
 }
 
-static struct sim *sim_with(size_t n)
-{
-	struct sim *sim = calloc(1, sizeof(*sim));
-
-	sim->dir = pki;
-	make_records(sim, n, 0);
-	ck_assert_int_eq(sim_start(sim), 0);
-	return sim;
-}
-
-static void sim_done(struct sim *sim)
-{
-	sim_stop(sim);
-	free_records(sim);
-	free(sim);
-}
-
 /* The directory is unsafe: the client refuses to start and no plugin code runs. */
 static void expect_dir_refused(const char *dir, const char *marker, const char *reason)
 {
-	struct sim *sim = sim_with(3);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c = plugin_client(sim, dir);
 	struct run r;
 
@@ -145,7 +128,7 @@ static void expect_dir_refused(const char *dir, const char *marker, const char *
 	ck_assert_msg(!exists(marker), "the plugin's constructor ran");
 	ck_assert_int_eq(sim->nconn, 0);
 	estreamer_client_free(c);
-	sim_done(sim);
+	sim_release(sim);
 }
 
 START_TEST(test_world_writable_directory_refused)
@@ -179,7 +162,7 @@ END_TEST
 static void expect_file_refused(const char *dir, const char *path, const char *marker,
 				const char *reason)
 {
-	struct sim *sim = sim_with(3);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c = plugin_client(sim, dir);
 	estreamer_counters k;
 	struct run r;
@@ -195,7 +178,7 @@ static void expect_file_refused(const char *dir, const char *path, const char *m
 		      logs.text);
 	ck_assert_msg(!exists(marker), "the plugin's constructor ran");
 	estreamer_client_free(c);
-	sim_done(sim);
+	sim_release(sim);
 }
 
 START_TEST(test_group_writable_file_refused)
@@ -342,14 +325,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	pthread_mutex_init(&logs.mu, NULL);
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -346,13 +346,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }
