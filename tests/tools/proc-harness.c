@@ -3,10 +3,14 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t ph_now_ms(void)
 {
@@ -91,4 +95,105 @@ void ph_remove_tree(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+void ph_tmpdir_remove(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+char *ph_file_read(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	if (ret_len)
+		*ret_len = (size_t)n;
+	return data;
+}
+
+char *ph_file_read_or_empty(const char *path)
+{
+	char *data = ph_file_read(path, NULL);
+
+	return data ? data : strdup("");
+}
+
+/* In the child: @p path opened with @p flags onto @p target; false if it cannot be opened. */
+static bool ph_redirect(const char *path, int flags, int target)
+{
+	int fd = open(path, flags, 0600);
+
+	if (fd < 0)
+		return false;
+	dup2(fd, target);
+	return true;
+}
+
+static void ph_child(const char *const argv[], const struct ph_io *io)
+{
+	const int w = O_WRONLY | O_CREAT | O_TRUNC;
+
+	if ((io->in && !ph_redirect(io->in, O_RDONLY, 0)) || (io->err && !ph_redirect(io->err, w, 2)))
+		_exit(126);
+	if (io->out) {
+		if (!ph_redirect(io->out, w, 1))
+			_exit(126);
+	} else if (io->out_fd > 0) {
+		dup2(io->out_fd, 1);
+	} else if (io->out_to_err) {
+		dup2(2, 1);
+	}
+	if (io->child_setup && io->child_setup(io->arg) < 0)
+		_exit(125);
+	if (io->envp)
+		execve(argv[0], (char *const *)argv, (char *const *)io->envp);
+	else
+		execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+pid_t ph_spawn(const char *const argv[], const struct ph_io *io)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		ph_child(argv, io);
+	return pid;
+}
+
+int ph_wait_exit(pid_t pid, int timeout_ms, int poll_ms)
+{
+	int wstatus = 0;
+
+	for (int64_t deadline = ph_now_ms() + timeout_ms;; ph_sleep_ms(poll_ms)) {
+		pid_t r = waitpid(pid, &wstatus, WNOHANG);
+
+		ck_assert_int_ge(r, 0);
+		if (r == pid)
+			break;
+		if (ph_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &wstatus, 0);
+			return -1;
+		}
+	}
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }

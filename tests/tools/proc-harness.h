@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Monotonic milliseconds. */
 int64_t ph_now_ms(void);
@@ -31,5 +32,38 @@ int ph_wait_count_json(const char *dir, int want, int seconds);
 
 /* rm -rf of @p dir, asserted. */
 void ph_remove_tree(const char *dir);
+
+/* rm -rf of a test's temporary directory at teardown: a failure is only reported. */
+void ph_tmpdir_remove(const char *dir);
+
+/* The whole file, NUL-terminated (calloc), its length in *ret_len if not NULL; NULL if it cannot be opened. */
+char *ph_file_read(const char *path, size_t *ret_len);
+
+/* As ph_file_read(), an empty string if the file cannot be opened. */
+char *ph_file_read_or_empty(const char *path);
+
+/* Where a spawned process's standard streams go; what is not set is left as in the test. */
+struct ph_io {
+	const char *in;  /* stdin from this file */
+	const char *out; /* stdout to this file (created or truncated, mode 0600) */
+	int out_fd;      /* if out is NULL and out_fd > 0: stdout to this descriptor (a pipe) */
+	bool out_to_err; /* if out is NULL and out_fd is not set: stdout to the err file */
+	const char *err; /* stderr to this file (created or truncated, mode 0600) */
+	const char *const *envp;       /* the environment; NULL: the test's */
+	int (*child_setup)(void *arg); /* run in the child last before exec; < 0: the child exits 125 */
+	void *arg;
+};
+
+/*
+ * fork and exec argv[0] (flushing stdio first, so the child repeats nothing);
+ * a file that cannot be opened ends the child with 126, a failed exec with 127.
+ */
+pid_t ph_spawn(const char *const argv[], const struct ph_io *io);
+
+/*
+ * The exit status of @p pid (128 + signal when killed), polled every @p poll_ms;
+ * past @p timeout_ms it is killed (SIGKILL), reaped, and -1 returned.
+ */
+int ph_wait_exit(pid_t pid, int timeout_ms, int poll_ms);
 
 #endif
