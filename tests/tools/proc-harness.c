@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,9 +135,9 @@ char *ph_file_read_or_empty(const char *path)
 }
 
 /* In the child: @p path opened with @p flags onto @p target; false if it cannot be opened. */
-static bool ph_redirect(const char *path, int flags, int target)
+static bool ph_redirect(const char *path, int flags, mode_t mode, int target)
 {
-	int fd = open(path, flags, 0600);
+	int fd = open(path, flags, mode ? mode : 0600);
 
 	if (fd < 0)
 		return false;
@@ -147,11 +148,12 @@ static bool ph_redirect(const char *path, int flags, int target)
 static void ph_child(const char *const argv[], const struct ph_io *io)
 {
 	const int w = O_WRONLY | O_CREAT | O_TRUNC;
+	const int werr = O_WRONLY | O_CREAT | (io->err_append ? O_APPEND : O_TRUNC);
 
-	if ((io->in && !ph_redirect(io->in, O_RDONLY, 0)) || (io->err && !ph_redirect(io->err, w, 2)))
+	if ((io->in && !ph_redirect(io->in, O_RDONLY, 0, 0)) || (io->err && !ph_redirect(io->err, werr, io->mode, 2)))
 		_exit(126);
 	if (io->out) {
-		if (!ph_redirect(io->out, w, 1))
+		if (!ph_redirect(io->out, w, io->mode, 1))
 			_exit(126);
 	} else if (io->out_fd > 0) {
 		dup2(io->out_fd, 1);
@@ -160,6 +162,8 @@ static void ph_child(const char *const argv[], const struct ph_io *io)
 	}
 	if (io->child_setup && io->child_setup(io->arg) < 0)
 		_exit(125);
+	if (io->die_with_parent)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (io->envp)
 		execve(argv[0], (char *const *)argv, (char *const *)io->envp);
 	else
@@ -196,4 +200,15 @@ int ph_wait_exit(pid_t pid, int timeout_ms, int poll_ms)
 		}
 	}
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+int ph_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -8,6 +8,7 @@
 #ifndef TESTS_TOOLS_PROC_HARNESS_H
 #define TESTS_TOOLS_PROC_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,9 @@ struct ph_io {
 	int out_fd;      /* if out is NULL and out_fd > 0: stdout to this descriptor (a pipe) */
 	bool out_to_err; /* if out is NULL and out_fd is not set: stdout to the err file */
 	const char *err; /* stderr to this file (created or truncated, mode 0600) */
+	bool err_append; /* the err file is appended to, not truncated */
+	mode_t mode;     /* of the files created; 0: 0600 */
+	bool die_with_parent; /* SIGKILL when the test process ends (set after child_setup) */
 	const char *const *envp;       /* the environment; NULL: the test's */
 	int (*child_setup)(void *arg); /* run in the child last before exec; < 0: the child exits 125 */
 	void *arg;
@@ -57,6 +61,7 @@ struct ph_io {
 /*
  * fork and exec argv[0] (flushing stdio first, so the child repeats nothing);
  * a file that cannot be opened ends the child with 126, a failed exec with 127.
+ * die_with_parent follows child_setup because changing credentials clears it.
  */
 pid_t ph_spawn(const char *const argv[], const struct ph_io *io);
 
@@ -65,5 +70,8 @@ pid_t ph_spawn(const char *const argv[], const struct ph_io *io);
  * past @p timeout_ms it is killed (SIGKILL), reaped, and -1 returned.
  */
 int ph_wait_exit(pid_t pid, int timeout_ms, int poll_ms);
+
+/* main() of a test program: runs the suite; EXIT_FAILURE if any test failed. */
+int ph_run_suite(Suite *s);
 
 #endif

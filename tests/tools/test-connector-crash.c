@@ -129,17 +129,8 @@ static pid_t start(const char *tool, const char *dir, const char *conf, int nth)
 
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	snprintf(err, sizeof(err), "%s/daemon.stderr", dir);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		/* A failed assertion ends the test process: the daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
+	pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	               &(struct ph_io){ .err = err, .err_append = true, .mode = 0644, .die_with_parent = true });
 	for (int i = 0; i < 400 && ph_count_text(log, "connector started") < nth; i++)
 		ph_sleep_ms(25);
 	ck_assert_msg(ph_count_text(log, "connector started") >= nth, "the connector did not start (see %s)", err);
@@ -296,16 +287,10 @@ int main(void)
 {
 	Suite *s = suite_create("connector-crash");
 	TCase *tc = tcase_create("sigkill");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_sigkill_while_tailing);
 	tcase_add_test(tc, test_sigkill_while_polling);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ph_run_suite(s);
 }

@@ -113,16 +113,8 @@ static void daemon_start(struct daemon *d, const char *dir, const char *tool)
 	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, tool);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", dir);
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fd, 2);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0644, .die_with_parent = true });
 	if (!wait_text(d->log, "connector started", 20000)) {
 		char *err = ph_slurp(errpath), *log = ph_slurp(d->log);
 
@@ -793,8 +785,6 @@ int main(void)
 	Suite *s = suite_create("connector-security");
 	TCase *tc = tcase_create("unix");
 	TCase *tz = tcase_create("zabbix");
-	SRunner *sr;
-	int failed;
 
 	/* A writer whose connection the daemon closed gets EPIPE, not a signal (as Suricata). */
 	signal(SIGPIPE, SIG_IGN);
@@ -812,9 +802,5 @@ int main(void)
 	tcase_add_test(tz, zabbix_push_api_rate);
 	tcase_add_test(tz, zabbix_push_logins_paced);
 	suite_add_tcase(s, tz);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(s);
 }

@@ -116,6 +116,15 @@ struct daemon {
 };
 
 /* A Suricata connector tailing DIR/eve.json into DIR/out (file transport). */
+/* In the child, before exec: the daemon runs as nobody, or the child ends with 126. */
+static int become_nobody(void *arg)
+{
+	(void)arg;
+	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+		_exit(126);
+	return 0;
+}
+
 static void daemon_start(struct daemon *d, const char *dir, const char *extra, bool as_nobody)
 {
 	char text[4096], out[512], errpath[512];
@@ -135,20 +144,11 @@ static void daemon_start(struct daemon *d, const char *dir, const char *extra, b
 		ck_assert_int_eq(system(text), 0);
 	}
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0666);
-
-		dup2(fd, 2);
-		if (as_nobody && (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
-			_exit(126);
-		/* A failed assertion ends the test process: the daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, "suricata", "-c", d->conf, "--foreground",
-		      (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, "suricata", "-c", d->conf, "--foreground",
+	                                         NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0666,
+	                                   .child_setup = as_nobody ? become_nobody : NULL,
+	                                   .die_with_parent = true });
 	ck_assert_msg(wait_lines(d->log, "connector started", NULL, 20), "the connector did not start (%s)", errpath);
 }
 
@@ -346,8 +346,6 @@ int main(void)
 {
 	Suite *s = suite_create("connector-tail-errors");
 	TCase *tc = tcase_create("tail");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_file_becomes_directory);
@@ -355,9 +353,5 @@ int main(void)
 	tcase_add_test(tc, test_line_numbers_after_long_line);
 	tcase_add_test(tc, test_dead_letter_not_utf8);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ph_run_suite(s);
 }

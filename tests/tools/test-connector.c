@@ -104,15 +104,8 @@ static void daemon_start(struct daemon *d, const char *dir, const char *tool, co
 
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", dir);
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0644 });
 	if (!wait_text(d->log, "connector started", 20)) {
 		char *err = ph_slurp(errpath);
 
@@ -675,8 +668,6 @@ int main(void)
 {
 	Suite *s = suite_create("connector");
 	TCase *tc = tcase_create("daemon");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_usage);
@@ -690,9 +681,5 @@ int main(void)
 	tcase_add_test(tc, test_detach);
 	tcase_add_test(tc, test_unix_stream);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(s);
 }

@@ -509,11 +509,5 @@ static Suite *kafka_group_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(kafka_group_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(kafka_group_suite());
 }

@@ -232,11 +232,5 @@ static Suite *listen_kafka_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(listen_kafka_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(listen_kafka_suite());
 }

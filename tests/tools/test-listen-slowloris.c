@@ -265,11 +265,5 @@ static Suite *slowloris_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(slowloris_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(slowloris_suite());
 }
