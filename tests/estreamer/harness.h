@@ -4,10 +4,12 @@
 #define ESTREAMER_TEST_HARNESS_H
 
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -333,6 +335,29 @@ static inline int file_count_text(const char *path, const char *text)
 	for (const char *p = buf; p && (p = strstr(p, text)); p += strlen(text))
 		count++;
 	return count;
+}
+
+/* Copies a file; the copy gets @p mode whatever the umask. 0, or -1 on any error. */
+static inline int file_copy(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	close(in);
+	if (fchmod(out, mode) != 0)
+		n = -1;
+	return close(out) == 0 && n == 0 ? 0 : -1;
 }
 
 #endif

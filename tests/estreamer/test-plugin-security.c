@@ -53,29 +53,6 @@ static int log_has(const char *a, const char *b)
 	return found;
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	close(in);
-	/* The mode is set explicitly: the test must not depend on the umask. */
-	if (fchmod(out, mode) != 0)
-		n = -1;
-	return close(out) == 0 && n == 0 ? 0 : -1;
-}
-
 static int exists(const char *path)
 {
 	return access(path, F_OK) == 0;
@@ -139,7 +116,7 @@ START_TEST(test_world_writable_directory_refused)
 	set_marker(marker, sizeof(marker), "world-dir");
 	make_dir(dir, sizeof(dir), "world-plugins", 0777);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(plugin, path, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, path, 0755), 0);
 	expect_dir_refused(dir, marker, "writable by others (mode 0777)");
 
 	/* Sticky does not help the plugins directory itself: others could add files. */
@@ -152,7 +129,7 @@ START_TEST(test_world_writable_directory_refused)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(plugin, path, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, path, 0755), 0);
 	expect_dir_refused(dir, marker, "ancestor");
 	ck_assert_msg(log_has(parent, "writable by others"), "%s", logs.text);
 }
@@ -188,7 +165,7 @@ START_TEST(test_group_writable_file_refused)
 	set_marker(marker, sizeof(marker), "group-file");
 	make_dir(dir, sizeof(dir), "group-plugins", 0755);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), path, 0775), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), path, 0775), 0);
 	expect_file_refused(dir, path, marker, "writable by group (mode 0775)");
 	ck_assert_int_eq(chmod(path, 0757), 0);
 	expect_file_refused(dir, path, marker, "writable by others (mode 0757)");
@@ -206,7 +183,7 @@ START_TEST(test_foreign_owner_refused)
 	set_marker(marker, sizeof(marker), "foreign");
 	make_dir(dir, sizeof(dir), "foreign-plugins", 0755);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), path, 0755), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), path, 0755), 0);
 	ck_assert_int_eq(chown(path, 65534, 65534), 0);
 	expect_file_refused(dir, path, marker, "owned by uid 65534");
 
@@ -225,7 +202,7 @@ START_TEST(test_symlink_and_fifo_refused)
 	make_dir(dir, sizeof(dir), "link-plugins", 0755);
 	make_dir(other, sizeof(other), "link-target", 0755);
 	snprintf(target, sizeof(target), "%s/count.so", other);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), target, 0755), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), target, 0755), 0);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
 	ck_assert_int_eq(symlink(target, path), 0);
 	expect_file_refused(dir, path, marker, "symbolic link");
@@ -278,7 +255,7 @@ START_TEST(test_plugins_added_later_are_checked)
 	/* Planted while the client runs, group-writable, moved in: refused. */
 	snprintf(tmp, sizeof(tmp), "%s/.bad.so.part", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.so", dir);
-	ck_assert_int_eq(copy_file(plugin, tmp, 0775), 0);
+	ck_assert_int_eq(file_copy(plugin, tmp, 0775), 0);
 	ck_assert_int_eq(rename(tmp, bad), 0);
 	ck_assert_msg(wait_counter(c, 1, 0), "the planted plugin was not refused");
 	ck_assert_msg(log_has(bad, "writable by group"), "%s", logs.text);
@@ -287,7 +264,7 @@ START_TEST(test_plugins_added_later_are_checked)
 	/* A correct one, installed the same way, loads and sees the next records. */
 	snprintf(tmp, sizeof(tmp), "%s/.good.so.part", dir);
 	snprintf(good, sizeof(good), "%s/good.so", dir);
-	ck_assert_int_eq(copy_file(plugin, tmp, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, tmp, 0755), 0);
 	ck_assert_int_eq(rename(tmp, good), 0);
 	ck_assert_msg(wait_counter(c, 1, 1), "the correct plugin was not loaded");
 	ck_assert_msg(exists(marker), "the marker mechanism itself does not work");
