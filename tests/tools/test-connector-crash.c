@@ -142,11 +142,25 @@ static unsigned delivered_lines(void)
 	return rx_ids_delivered(&rx, LINES);
 }
 
+/* Count and assert: nothing lost, no message from elsewhere, a duplicate has the ID of its first delivery. */
+static void verdict(const char *head, const char *what, int total)
+{
+	unsigned lost, dups, delivered = delivered_lines();
+
+	rx_ids_tally(&rx, (unsigned)total, &lost, &dups);
+	fprintf(stderr, "%s %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", head, total,
+	        delivered, lost, dups, rx.id_mismatches);
+	ck_assert_uint_eq(rx.foreign, 0);
+	ck_assert_msg(lost == 0, "%u of %d %s lost", lost, total, what);
+	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
+	              rx.id_mismatches);
+}
+
 START_TEST(test_sigkill_while_tailing)
 {
 	char dir[] = "/tmp/test-connector-crash-XXXXXX", conf[600], eve[600], text[2048];
 	struct MHD_Daemon *mhd;
-	unsigned port, lost, dups, delivered;
+	unsigned port;
 	pthread_t wt;
 	pid_t pid;
 	FILE *f;
@@ -190,14 +204,7 @@ START_TEST(test_sigkill_while_tailing)
 	ck_assert(WIFEXITED(st));
 	MHD_stop_daemon(mhd);
 
-	delivered = delivered_lines();
-	rx_ids_tally(&rx, LINES, &lost, &dups);
-	fprintf(stderr, "written %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", LINES,
-	        delivered, lost, dups, rx.id_mismatches);
-	ck_assert_uint_eq(rx.foreign, 0);
-	ck_assert_msg(lost == 0, "%u of %d lines lost", lost, LINES);
-	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
-	              rx.id_mismatches);
+	verdict("written", "lines", LINES);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ph_remove_tree(dir);
 }
@@ -226,7 +233,7 @@ static char *prometheus_alerts(void)
 START_TEST(test_sigkill_while_polling)
 {
 	char dir[] = "/tmp/test-connector-crash-XXXXXX", conf[600], text[2048];
-	unsigned port, lost, dups, delivered;
+	unsigned port;
 	struct MHD_Daemon *mhd;
 	char *alerts = prometheus_alerts();
 	pid_t pid;
@@ -270,14 +277,7 @@ START_TEST(test_sigkill_while_polling)
 	ck_assert(WIFEXITED(st));
 	MHD_stop_daemon(mhd);
 
-	delivered = delivered_lines();
-	rx_ids_tally(&rx, ALERTS, &lost, &dups);
-	fprintf(stderr, "alerts %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", ALERTS,
-	        delivered, lost, dups, rx.id_mismatches);
-	ck_assert_uint_eq(rx.foreign, 0);
-	ck_assert_msg(lost == 0, "%u of %d alerts lost", lost, ALERTS);
-	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
-	              rx.id_mismatches);
+	verdict("alerts", "alerts", ALERTS);
 	ph_remove_tree(dir);
 	free(alerts);
 }
