@@ -4,8 +4,15 @@
 #define ESTREAMER_TEST_HARNESS_H
 
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <estreamer/client.h>
 
@@ -198,6 +205,159 @@ static inline void free_records(struct sim *sim)
 		b_free(&sim->records[i]);
 	free(sim->records);
 	free(sim->record_ts);
+}
+
+/* Stops a simulator made with calloc and frees it with its records. */
+static inline void sim_release(struct sim *s)
+{
+	sim_stop(s);
+	free_records(s);
+	free(s);
+}
+
+/* A simulator on the test PKI (cert_name NULL: "server") serving n intrusion events, started. */
+static inline struct sim *sim_started(size_t n, const char *cert_name, size_t per_bundle)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	s->dir = pki;
+	s->cert_name = cert_name;
+	s->per_bundle = per_bundle;
+	make_records(s, n, 0);
+	ck_assert_int_eq(sim_start(s), 0);
+	return s;
+}
+
+/* main() of a suite that needs the PKI: made before, removed after. */
+static inline int run_suite_with_pki(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	make_pki();
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	remove_pki();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* ---- the estreamer-client process ---- */
+
+/*
+ * Runs argv[0] with stdout to out (truncated) and stderr to err (opened with
+ * err_mode: "w" or "a"); child_setup, if any, runs first in the child.
+ */
+static inline pid_t prog_spawn(char *const argv[], const char *out, const char *err, const char *err_mode,
+			       void (*child_setup)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (child_setup)
+			child_setup(arg);
+		if (!freopen(out, "w", stdout) || !freopen(err, err_mode, stderr))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Exit status, 128 + signal if killed, -1 if it cannot be reaped. */
+static inline int prog_wait_exit(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Exit status, or -1 if still running after ms (then it is killed). */
+static inline int prog_wait_exit_within(pid_t pid, int ms)
+{
+	int status;
+
+	for (int t = 0; t <= ms; t += 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* Newlines in a file; 0 if it cannot be opened. */
+static inline int file_count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, ch;
+
+	if (!f)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* The first 64 KiB of a file, NUL-terminated, in a static buffer; NULL if it cannot be opened. */
+static inline const char *file_head(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Whether the head of the file holds text (any existing file holds ""). */
+static inline int file_contains(const char *path, const char *text)
+{
+	const char *buf = file_head(path);
+
+	return buf && strstr(buf, text) != NULL;
+}
+
+/* Occurrences of a non-empty text in the head of the file. */
+static inline int file_count_text(const char *path, const char *text)
+{
+	const char *buf = file_head(path);
+	int count = 0;
+
+	for (const char *p = buf; p && (p = strstr(p, text)); p += strlen(text))
+		count++;
+	return count;
+}
+
+/* Copies a file; the copy gets @p mode whatever the umask. 0, or -1 on any error. */
+static inline int file_copy(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	close(in);
+	if (fchmod(out, mode) != 0)
+		n = -1;
+	return close(out) == 0 && n == 0 ? 0 : -1;
 }
 
 #endif

@@ -19,13 +19,6 @@ static struct sim *sim_new(void)
 	return s;
 }
 
-static void sim_free(struct sim *s)
-{
-	sim_stop(s);
-	free_records(s);
-	free(s);
-}
-
 START_TEST(test_extended_request_and_bundles)
 {
 	struct sim *sim = sim_new();
@@ -76,7 +69,7 @@ START_TEST(test_extended_request_and_bundles)
 	ck_assert_uint_eq(k.unknown_records, 0);
 	ck_assert_uint_eq(estreamer_client_get_bookmark(c), 1700000001);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -103,7 +96,7 @@ START_TEST(test_legacy_event_data)
 	/* One Null per Event Data message. */
 	ck_assert_int_eq(sim->conn[0].acks, 4);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -168,7 +161,7 @@ START_TEST(test_drop_reconnect_resume)
 	ck_assert_uint_eq(ts, 1700000003);
 	ck_assert_int_eq(lines, 3); /* the three records of that second */
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 
 	/* A new process resumes from the file and repeats nothing. */
 	sim = sim_new();
@@ -188,7 +181,7 @@ START_TEST(test_drop_reconnect_resume)
 	estreamer_client_get_counters(c, &k);
 	ck_assert_uint_eq(k.duplicates, 3);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -235,7 +228,7 @@ START_TEST(test_wrong_ca)
 	ck_assert_int_eq(sim->nconn, 2);
 	ck_assert_int_eq(sim->conn[1].got_request, 1);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -252,7 +245,7 @@ START_TEST(test_wrong_password)
 	ck_assert_msg(strstr(err, "wrong password"), "%s", err);
 	ck_assert_int_eq(sim->nconn, 0);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -288,7 +281,7 @@ START_TEST(test_missing_client_certificate)
 	ck_assert_msg(strstr(err, "refused") || strstr(err, "closed"), "%s", err);
 	ck_assert_int_eq(sim->handshake_failures, 1);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -309,7 +302,7 @@ static void expect_stream_failure(const uint8_t *raw, size_t len, estreamer_erro
 	ck_assert_msg(rc == want, "got %d (%s), want %d", rc, err, want);
 	ck_assert_msg(strstr(err, text), "\"%s\" lacks \"%s\"", err, text);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 
 START_TEST(test_truncated_and_malformed_streams)
@@ -365,7 +358,7 @@ START_TEST(test_tls_minimum_version)
 	ck_assert_int_eq(run_expect_failure(c, err, sizeof(err)), ESTREAMER_ERR_TLS);
 	ck_assert_msg(strstr(err, "TLS handshake"), "%s", err);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -380,7 +373,7 @@ START_TEST(test_backoff_gives_up)
 	/* A port nobody listens on: take one from the simulator, then close it. */
 	ck_assert_int_eq(sim_start(sim), 0);
 	snprintf(port, sizeof(port), "%u", sim->port);
-	sim_free(sim);
+	sim_release(sim);
 	c = new_client(NULL);
 	set_opt(c, "port", port);
 	set_opt(c, "reconnect.max_attempts", "2");
@@ -452,13 +445,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -53,29 +53,6 @@ static int log_has(const char *a, const char *b)
 	return found;
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	close(in);
-	/* The mode is set explicitly: the test must not depend on the umask. */
-	if (fchmod(out, mode) != 0)
-		n = -1;
-	return close(out) == 0 && n == 0 ? 0 : -1;
-}
-
 static int exists(const char *path)
 {
 	return access(path, F_OK) == 0;
@@ -114,27 +91,10 @@ static estreamer_client *plugin_client(struct sim *sim, const char *dir)
 	return c;
 }
 
-static struct sim *sim_with(size_t n)
-{
-	struct sim *sim = calloc(1, sizeof(*sim));
-
-	sim->dir = pki;
-	make_records(sim, n, 0);
-	ck_assert_int_eq(sim_start(sim), 0);
-	return sim;
-}
-
-static void sim_done(struct sim *sim)
-{
-	sim_stop(sim);
-	free_records(sim);
-	free(sim);
-}
-
 /* The directory is unsafe: the client refuses to start and no plugin code runs. */
 static void expect_dir_refused(const char *dir, const char *marker, const char *reason)
 {
-	struct sim *sim = sim_with(3);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c = plugin_client(sim, dir);
 	struct run r;
 
@@ -145,7 +105,7 @@ static void expect_dir_refused(const char *dir, const char *marker, const char *
 	ck_assert_msg(!exists(marker), "the plugin's constructor ran");
 	ck_assert_int_eq(sim->nconn, 0);
 	estreamer_client_free(c);
-	sim_done(sim);
+	sim_release(sim);
 }
 
 START_TEST(test_world_writable_directory_refused)
@@ -156,7 +116,7 @@ START_TEST(test_world_writable_directory_refused)
 	set_marker(marker, sizeof(marker), "world-dir");
 	make_dir(dir, sizeof(dir), "world-plugins", 0777);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(plugin, path, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, path, 0755), 0);
 	expect_dir_refused(dir, marker, "writable by others (mode 0777)");
 
 	/* Sticky does not help the plugins directory itself: others could add files. */
@@ -169,7 +129,7 @@ START_TEST(test_world_writable_directory_refused)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(plugin, path, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, path, 0755), 0);
 	expect_dir_refused(dir, marker, "ancestor");
 	ck_assert_msg(log_has(parent, "writable by others"), "%s", logs.text);
 }
@@ -179,7 +139,7 @@ END_TEST
 static void expect_file_refused(const char *dir, const char *path, const char *marker,
 				const char *reason)
 {
-	struct sim *sim = sim_with(3);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c = plugin_client(sim, dir);
 	estreamer_counters k;
 	struct run r;
@@ -195,7 +155,7 @@ static void expect_file_refused(const char *dir, const char *path, const char *m
 		      logs.text);
 	ck_assert_msg(!exists(marker), "the plugin's constructor ran");
 	estreamer_client_free(c);
-	sim_done(sim);
+	sim_release(sim);
 }
 
 START_TEST(test_group_writable_file_refused)
@@ -205,7 +165,7 @@ START_TEST(test_group_writable_file_refused)
 	set_marker(marker, sizeof(marker), "group-file");
 	make_dir(dir, sizeof(dir), "group-plugins", 0755);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), path, 0775), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), path, 0775), 0);
 	expect_file_refused(dir, path, marker, "writable by group (mode 0775)");
 	ck_assert_int_eq(chmod(path, 0757), 0);
 	expect_file_refused(dir, path, marker, "writable by others (mode 0757)");
@@ -223,7 +183,7 @@ START_TEST(test_foreign_owner_refused)
 	set_marker(marker, sizeof(marker), "foreign");
 	make_dir(dir, sizeof(dir), "foreign-plugins", 0755);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), path, 0755), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), path, 0755), 0);
 	ck_assert_int_eq(chown(path, 65534, 65534), 0);
 	expect_file_refused(dir, path, marker, "owned by uid 65534");
 
@@ -242,7 +202,7 @@ START_TEST(test_symlink_and_fifo_refused)
 	make_dir(dir, sizeof(dir), "link-plugins", 0755);
 	make_dir(other, sizeof(other), "link-target", 0755);
 	snprintf(target, sizeof(target), "%s/count.so", other);
-	ck_assert_int_eq(copy_file(getenv("ESTREAMER_TEST_PLUGIN"), target, 0755), 0);
+	ck_assert_int_eq(file_copy(getenv("ESTREAMER_TEST_PLUGIN"), target, 0755), 0);
 	snprintf(path, sizeof(path), "%s/count.so", dir);
 	ck_assert_int_eq(symlink(target, path), 0);
 	expect_file_refused(dir, path, marker, "symbolic link");
@@ -295,7 +255,7 @@ START_TEST(test_plugins_added_later_are_checked)
 	/* Planted while the client runs, group-writable, moved in: refused. */
 	snprintf(tmp, sizeof(tmp), "%s/.bad.so.part", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.so", dir);
-	ck_assert_int_eq(copy_file(plugin, tmp, 0775), 0);
+	ck_assert_int_eq(file_copy(plugin, tmp, 0775), 0);
 	ck_assert_int_eq(rename(tmp, bad), 0);
 	ck_assert_msg(wait_counter(c, 1, 0), "the planted plugin was not refused");
 	ck_assert_msg(log_has(bad, "writable by group"), "%s", logs.text);
@@ -304,7 +264,7 @@ START_TEST(test_plugins_added_later_are_checked)
 	/* A correct one, installed the same way, loads and sees the next records. */
 	snprintf(tmp, sizeof(tmp), "%s/.good.so.part", dir);
 	snprintf(good, sizeof(good), "%s/good.so", dir);
-	ck_assert_int_eq(copy_file(plugin, tmp, 0755), 0);
+	ck_assert_int_eq(file_copy(plugin, tmp, 0755), 0);
 	ck_assert_int_eq(rename(tmp, good), 0);
 	ck_assert_msg(wait_counter(c, 1, 1), "the correct plugin was not loaded");
 	ck_assert_msg(exists(marker), "the marker mechanism itself does not work");
@@ -342,14 +302,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	pthread_mutex_init(&logs.mu, NULL);
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -12,28 +12,7 @@
 
 #include "harness.h"
 
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	close(in);
-	/* Whatever the umask: a group-writable plugin would be refused. */
-	if (fchmod(out, 0755) != 0)
-		n = -1;
-	return close(out) == 0 && n == 0 ? 0 : -1;
-}
+#define PLUGIN_MODE 0755 /* whatever the umask: a group-writable plugin would be refused */
 
 static int count_lines(const char *path, const char *prefix)
 {
@@ -93,7 +72,7 @@ START_TEST(test_plugin_added_and_removed_while_streaming)
 	/* Installed the way package managers do: written elsewhere, renamed in. */
 	snprintf(tmp, sizeof(tmp), "%s/.count.so.part", dir);
 	snprintf(dst, sizeof(dst), "%s/count.so", dir);
-	ck_assert_int_eq(copy_file(plugin, tmp), 0);
+	ck_assert_int_eq(file_copy(plugin, tmp, PLUGIN_MODE), 0);
 	ck_assert_int_eq(rename(tmp, dst), 0);
 	ck_assert_msg(wait_plugins(c, 1), "plugin not loaded");
 	sim_open_gate(sim);
@@ -105,7 +84,7 @@ START_TEST(test_plugin_added_and_removed_while_streaming)
 	ck_assert_int_eq(run_wait(&r, 30, 10000), 30);
 
 	/* Copied in directly this time (close after write), then the client stops. */
-	ck_assert_int_eq(copy_file(plugin, dst), 0);
+	ck_assert_int_eq(file_copy(plugin, dst, PLUGIN_MODE), 0);
 	ck_assert_msg(wait_plugins(c, 1), "plugin not reloaded");
 	run_finish(&r);
 	ck_assert_int_eq(r.rc, ESTREAMER_OK);
@@ -346,13 +325,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

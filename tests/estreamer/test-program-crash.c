@@ -22,32 +22,6 @@
 static char prog[512], out[300], err[300], json[300], pcap[300], bookmark[300], p12[300],
 	pw[300];
 
-static pid_t spawn(char *const argv[])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		if (!freopen(out, "w", stdout) || !freopen(err, "a", stderr))
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int count_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int n = 0, ch;
-
-	if (!f)
-		return 0;
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
 /* 2 * EVENTS records, 4 events and their packets per archival second. */
 static void make_stream(struct sim *sim)
 {
@@ -155,15 +129,15 @@ START_TEST(test_sigkill_loses_nothing)
 		for (int k = 1; k <= KILLS; k++) {
 			int want = k * 2 * EVENTS / (KILLS + 2);
 
-			pid = spawn(argv);
-			for (int w = 0; w < 2000 && count_lines(json) < want; w++)
+			pid = prog_spawn(argv, out, err, "a", NULL, NULL);
+			for (int w = 0; w < 2000 && file_count_lines(json) < want; w++)
 				sleep_ms(5);
 			kill(pid, SIGKILL);
 			ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 			ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		}
 		/* The last run goes to the end of the stream, then stops cleanly. */
-		pid = spawn(argv);
+		pid = prog_spawn(argv, out, err, "a", NULL, NULL);
 		for (int w = 0; w < 4000; w++) {
 			memset(t, 0, sizeof(*t));
 			read_json(t);
@@ -213,13 +187,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -15,6 +15,8 @@
 
 #include "harness.h"
 
+#define PER_BUNDLE 2 /* the program's default request is extended */
+
 static char prog[512], out[300], err[300], json[300], p12[300], pw[300];
 
 static void paths(void)
@@ -28,23 +30,6 @@ static void paths(void)
 	unlink(json);
 }
 
-static int count_in_file(const char *path, const char *text)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(path, "r");
-	size_t n;
-	int count = 0;
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	for (const char *p = buf; (p = strstr(p, text)); p += strlen(text))
-		count++;
-	return count;
-}
-
 static void dump(const char *path)
 {
 	char line[1024];
@@ -56,65 +41,30 @@ static void dump(const char *path)
 		fclose(f);
 }
 
+/* In the child: no password from the test's environment, then env (NAME=VALUE, NULL-terminated). */
+static void child_env(void *arg)
+{
+	char *const *env = arg;
+
+	unsetenv("ESTREAMER_TLS_PASSWORD");
+	unsetenv("ESTREAMER_TLS_PASSWORD_FILE");
+	for (size_t i = 0; env && env[i]; i++)
+		putenv(env[i]);
+}
+
 /* Runs the program; env is a NULL-terminated list of NAME=VALUE added in the child. */
 static pid_t spawn(char *const argv[], char *const env[])
 {
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		unsetenv("ESTREAMER_TLS_PASSWORD");
-		unsetenv("ESTREAMER_TLS_PASSWORD_FILE");
-		for (size_t i = 0; env && env[i]; i++)
-			putenv(env[i]);
-		if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Exit status, or -1 if still running after ms (then it is killed). */
-static int wait_exit_within(pid_t pid, int ms)
-{
-	int status;
-
-	for (int t = 0; t <= ms; t += 10) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static struct sim *sim_named(const char *cert_name)
-{
-	struct sim *s = calloc(1, sizeof(*s));
-
-	s->dir = pki;
-	s->cert_name = cert_name;
-	s->per_bundle = 2; /* the program's default request is extended */
-	make_records(s, 3, 0);
-	ck_assert_int_eq(sim_start(s), 0);
-	return s;
-}
-
-static void sim_free(struct sim *s)
-{
-	sim_stop(s);
-	free_records(s);
-	free(s);
+	return prog_spawn(argv, out, err, "w", child_env, (void *)env);
 }
 
 /* The program must end by itself, quickly, with status 3 and @text on stderr. */
 static void expect_permanent(char *const argv[], char *const env[], const char *text)
 {
-	int status = wait_exit_within(spawn(argv, env), 5000);
+	int status = prog_wait_exit_within(spawn(argv, env), 5000);
 
 	ck_assert_msg(status == 3, "exit status %d (-1: still running after 5 s)", status);
-	ck_assert_msg(count_in_file(err, text) > 0, "stderr lacks \"%s\"", text);
+	ck_assert_msg(file_count_text(err, text) > 0, "stderr lacks \"%s\"", text);
 }
 
 /* The program connects and writes the 3 records; SIGTERM ends it with 0. */
@@ -125,10 +75,10 @@ static void expect_streams(char *const argv[], char *const env[])
 
 	unlink(json);
 	pid = spawn(argv, env);
-	for (int t = 0; t < 1000 && (lines = count_in_file(json, "\n")) < 3; t++)
+	for (int t = 0; t < 1000 && (lines = file_count_text(json, "\n")) < 3; t++)
 		sleep_ms(10);
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit_within(pid, 5000), 0);
+	ck_assert_int_eq(prog_wait_exit_within(pid, 5000), 0);
 	if (lines != 3)
 		dump(err);
 	ck_assert_msg(lines == 3, "%d records written (stderr above)", lines);
@@ -138,7 +88,7 @@ static void expect_streams(char *const argv[], char *const env[])
 
 START_TEST(test_unrelated_ca_exits)
 {
-	struct sim *sim = sim_named("rogue");
+	struct sim *sim = sim_started(3, "rogue", PER_BUNDLE);
 	char port[16];
 
 	paths();
@@ -150,13 +100,13 @@ START_TEST(test_unrelated_ca_exits)
 		expect_permanent(argv, NULL, "certificate not trusted");
 	}
 	ck_assert_int_eq(sim->nconn, 1);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_wrong_password_exits_at_once)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, PER_BUNDLE);
 	char port[16];
 
 	paths();
@@ -168,13 +118,13 @@ START_TEST(test_wrong_password_exits_at_once)
 		expect_permanent(argv, env, "wrong password");
 	}
 	ck_assert_int_eq(sim->nconn, 0);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_refused_client_certificate_exits)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, PER_BUNDLE);
 	char port[16], cert[300], key[300], ca[300];
 
 	paths();
@@ -188,13 +138,13 @@ START_TEST(test_refused_client_certificate_exits)
 		expect_permanent(argv, NULL, "refused this client");
 	}
 	ck_assert_int_eq(sim->nconn, 1);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_host_name_checked)
 {
-	struct sim *sim = sim_named("named");
+	struct sim *sim = sim_started(3, "named", PER_BUNDLE);
 	char port[16], conf[300];
 	FILE *f;
 
@@ -204,7 +154,7 @@ START_TEST(test_host_name_checked)
 		char *argv[] = { BASE(port), "--pkcs12", p12, "--password-file", pw, NULL };
 
 		expect_permanent(argv, NULL, "expected \"127.0.0.1\"");
-		ck_assert(count_in_file(err, "DNS:intruder.example") > 0);
+		ck_assert(file_count_text(err, "DNS:intruder.example") > 0);
 	}
 	{
 		char *argv[] = { BASE(port), "--pkcs12", p12, "--password-file", pw,
@@ -228,13 +178,13 @@ START_TEST(test_host_name_checked)
 
 		expect_streams(argv, NULL);
 	}
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_connection_refused_keeps_retrying)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, PER_BUNDLE);
 	char port[16];
 	pid_t pid;
 	int attempts = 0, status;
@@ -242,7 +192,7 @@ START_TEST(test_connection_refused_keeps_retrying)
 	paths();
 	/* A port nobody listens on. */
 	snprintf(port, sizeof(port), "%u", sim->port);
-	sim_free(sim);
+	sim_release(sim);
 	{
 		char *argv[] = { BASE(port), "--pkcs12", p12, "--password-file", pw,
 				 "-o", "reconnect.backoff_ms=20", "-o", "reconnect.backoff_max_ms=50",
@@ -250,19 +200,19 @@ START_TEST(test_connection_refused_keeps_retrying)
 
 		pid = spawn(argv, NULL);
 	}
-	for (int t = 0; t < 1000 && (attempts = count_in_file(err, "connect to 127.0.0.1")) < 4; t++)
+	for (int t = 0; t < 1000 && (attempts = file_count_text(err, "connect to 127.0.0.1")) < 4; t++)
 		sleep_ms(10);
 	ck_assert_int_ge(attempts, 4);
 	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0); /* still running */
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit_within(pid, 5000), 0);
-	ck_assert(count_in_file(err, "connections=0 ") == 1);
+	ck_assert_int_eq(prog_wait_exit_within(pid, 5000), 0);
+	ck_assert(file_count_text(err, "connections=0 ") == 1);
 }
 END_TEST
 
 START_TEST(test_password_sources)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, PER_BUNDLE);
 	char port[16], conf[300], env_file[400];
 	FILE *f;
 
@@ -302,9 +252,9 @@ START_TEST(test_password_sources)
 		char *argv[] = { BASE(port), "--pkcs12", p12, "-o", "tls.password=secret", NULL };
 
 		expect_streams(argv, NULL);
-		ck_assert(count_in_file(err, "visible to other users") == 1);
+		ck_assert(file_count_text(err, "visible to other users") == 1);
 	}
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -326,13 +276,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -11,56 +11,6 @@
 
 #include "harness.h"
 
-static int count_file_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int n = 0, ch;
-
-	if (!f)
-		return 0;
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
-static int file_contains(const char *path, const char *text)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strstr(buf, text) != NULL;
-}
-
-/* Runs the program with argv (NULL-terminated), stdout and stderr to files. */
-static pid_t spawn(char *const argv[], const char *out, const char *err)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 START_TEST(test_program_streams_with_python_config)
 {
 	struct sim *sim = calloc(1, sizeof(*sim));
@@ -116,9 +66,9 @@ START_TEST(test_program_streams_with_python_config)
 				 "--pcap", pcap, "--start", "oldest", "-o",
 				 "reconnect.backoff_ms=20", NULL };
 
-		pid = spawn(argv, out, err);
+		pid = prog_spawn(argv, out, err, "w", NULL, NULL);
 	}
-	for (int t = 0; t < 1000 && (lines = count_file_lines(json)) < 10; t++)
+	for (int t = 0; t < 1000 && (lines = file_count_lines(json)) < 10; t++)
 		sleep_ms(10);
 	ck_assert_int_eq(lines, 10);
 	sleep_ms(100);
@@ -127,7 +77,7 @@ START_TEST(test_program_streams_with_python_config)
 		sleep_ms(10);
 	ck_assert_msg(file_contains(err, "records=10 "), "no counters on SIGUSR1");
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(prog_wait_exit(pid), 0);
 
 	/* Flags from [flags], types from [settings]. */
 	ck_assert_int_eq(estreamer_flags_parse("packets,ids,timestamp,extended_request", &flags),
@@ -138,7 +88,7 @@ START_TEST(test_program_streams_with_python_config)
 	ck_assert_mem_eq(sim->conn[0].streaming + 24, "\x00\x0b\x00\x0c\x00\x04\x00\x15\0\0\0\0", 12);
 	ck_assert(file_contains(json, "\"ruleMessage\":\"sim rule\""));
 	ck_assert(file_contains(json, "\"recordType\":2,"));
-	ck_assert(file_contains(out, "") && count_file_lines(out) == 0);
+	ck_assert(file_contains(out, "") && file_count_lines(out) == 0);
 	/* Counters again at exit, and a pcap with the one packet. */
 	ck_assert(file_contains(err, "bundles=4"));
 	ck_assert(file_contains(err, "setting \"plugin_dir\" ignored"));
@@ -170,19 +120,19 @@ START_TEST(test_program_usage_errors)
 	{
 		char *argv[] = { prog, "--help", NULL };
 
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 0);
+		ck_assert_int_eq(prog_wait_exit(prog_spawn(argv, out, err, "w", NULL, NULL)), 0);
 		ck_assert(file_contains(out, "Usage: estreamer-client"));
 	}
 	{
 		char *argv[] = { prog, "--version", NULL };
 
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 0);
+		ck_assert_int_eq(prog_wait_exit(prog_spawn(argv, out, err, "w", NULL, NULL)), 0);
 		ck_assert(file_contains(out, "estreamer-client 0.1.0"));
 	}
 	{
 		char *argv[] = { prog, "-o", "tls.min_version=0.9", NULL };
 
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 2);
+		ck_assert_int_eq(prog_wait_exit(prog_spawn(argv, out, err, "w", NULL, NULL)), 2);
 		ck_assert(file_contains(err, "tls.min_version"));
 	}
 	f = fopen(conf, "w");
@@ -191,7 +141,7 @@ START_TEST(test_program_usage_errors)
 	{
 		char *argv[] = { prog, "-c", conf, "--host", "127.0.0.1", NULL };
 
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 2);
+		ck_assert_int_eq(prog_wait_exit(prog_spawn(argv, out, err, "w", NULL, NULL)), 2);
 		ck_assert(file_contains(err, "unknown flag \"teleport\""));
 	}
 	{
@@ -201,7 +151,7 @@ START_TEST(test_program_usage_errors)
 				 "tls.password=nope", NULL };
 
 		snprintf(p12, sizeof(p12), "%s/client.p12", pki);
-		ck_assert_int_eq(wait_exit(spawn(argv, out, err)), 3);
+		ck_assert_int_eq(prog_wait_exit(prog_spawn(argv, out, err, "w", NULL, NULL)), 3);
 		ck_assert(file_contains(err, "wrong password"));
 	}
 }
@@ -221,13 +171,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -16,24 +16,6 @@
 
 #include "harness.h"
 
-static struct sim *sim_named(const char *cert_name)
-{
-	struct sim *s = calloc(1, sizeof(*s));
-
-	s->dir = pki;
-	s->cert_name = cert_name;
-	make_records(s, 3, 0);
-	ck_assert_int_eq(sim_start(s), 0);
-	return s;
-}
-
-static void sim_free(struct sim *s)
-{
-	sim_stop(s);
-	free_records(s);
-	free(s);
-}
-
 /* Runs until the client returns by itself; it must, within the test timeout. */
 static estreamer_error run_alone(estreamer_client *c, char *err, size_t size, uint64_t *ret_errors)
 {
@@ -65,7 +47,7 @@ static void expect_connects(struct sim *sim, estreamer_client *c)
 
 START_TEST(test_certificate_for_another_name_refused)
 {
-	struct sim *sim = sim_named("named");
+	struct sim *sim = sim_started(3, "named", 0);
 	estreamer_client *c = new_client(sim);
 	char err[512];
 	uint64_t errors;
@@ -90,13 +72,13 @@ START_TEST(test_certificate_for_another_name_refused)
 	set_opt(c, "tls.verify_hostname", "false");
 	expect_connects(sim, c);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_matching_names_connect)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c;
 	char err[512];
 	uint64_t errors;
@@ -118,13 +100,13 @@ START_TEST(test_matching_names_connect)
 			      strstr(err, "IP:127.0.0.1"),
 		      "%s", err);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_unrelated_ca_not_retried)
 {
-	struct sim *sim = sim_named("rogue");
+	struct sim *sim = sim_started(3, "rogue", 0);
 	estreamer_client *c = new_client(sim);
 	char err[512];
 	uint64_t errors;
@@ -134,13 +116,13 @@ START_TEST(test_unrelated_ca_not_retried)
 	ck_assert_uint_eq(errors, 1);
 	ck_assert_int_eq(sim->nconn, 1);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
 START_TEST(test_client_certificate_refused_not_retried)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_client *c = new_client(sim);
 	char path[512], err[512];
 	uint64_t errors;
@@ -159,7 +141,7 @@ START_TEST(test_client_certificate_refused_not_retried)
 	ck_assert_uint_eq(errors, 1);
 	ck_assert_int_eq(sim->handshake_failures, 1);
 	estreamer_client_free(c);
-	sim_free(sim);
+	sim_release(sim);
 }
 END_TEST
 
@@ -222,7 +204,7 @@ END_TEST
 
 START_TEST(test_connection_refused_keeps_retrying)
 {
-	struct sim *sim = sim_named(NULL);
+	struct sim *sim = sim_started(3, NULL, 0);
 	estreamer_counters k = { 0 };
 	estreamer_client *c;
 	struct run r;
@@ -230,7 +212,7 @@ START_TEST(test_connection_refused_keeps_retrying)
 
 	/* A port nobody listens on. */
 	snprintf(port, sizeof(port), "%u", sim->port);
-	sim_free(sim);
+	sim_release(sim);
 	c = new_client(NULL);
 	set_opt(c, "port", port);
 	run_start(&r, c);
@@ -291,13 +273,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	make_pki();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	remove_pki();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite_with_pki(suite());
 }

@@ -36,91 +36,37 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
+#include "proc-harness.h"
+#include "rx-harness.h"
+
 #define LINES 3000        /* written in total */
 #define RATE_PER_10MS 10  /* lines per 10 ms: about 1,000 lines/s */
 #define DELAY_MS 2        /* per request: about 400 requests/s at most */
 #define KILLS 4           /* SIGKILLs while writing */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the receiver ------------------------------------------------------------------------ */
-
-static struct {
-	pthread_mutex_t lock;
-	char ids[LINES][40];    /* first ID seen for each line */
-	unsigned count[LINES];  /* deliveries of each line */
-	unsigned id_mismatches; /* a later delivery with another ID */
-	unsigned foreign;       /* messages that are not one of our lines */
-} rx = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const char *rx_prefix = "crash-test "; /* Description of our messages, then their number */
 static unsigned delay_ms = DELAY_MS;
 static const char *alerts_body = ""; /* the answer to GET */
 
-static void rx_store(struct json_object *msg)
+static long line_number(struct json_object *msg)
 {
-	struct json_object *id, *desc;
+	struct json_object *desc;
 	const char *d;
-	long n;
 
-	if (!json_object_object_get_ex(msg, "ID", &id) || !json_object_object_get_ex(msg, "Description", &desc) ||
-	    !(d = json_object_get_string(desc)) || strncmp(d, rx_prefix, strlen(rx_prefix)) != 0) {
-		rx.foreign++;
-		return;
-	}
-	n = strtol(d + strlen(rx_prefix), NULL, 10);
-	if (n < 0 || n >= LINES) {
-		rx.foreign++;
-		return;
-	}
-	if (rx.count[n]++ == 0)
-		snprintf(rx.ids[n], sizeof(rx.ids[n]), "%s", json_object_get_string(id));
-	else if (strcmp(rx.ids[n], json_object_get_string(id)) != 0)
-		rx.id_mismatches++;
+	if (!json_object_object_get_ex(msg, "Description", &desc) || !(d = json_object_get_string(desc)) ||
+	    strncmp(d, rx_prefix, strlen(rx_prefix)) != 0)
+		return -1;
+	return strtol(d + strlen(rx_prefix), NULL, 10);
 }
 
-/* A body holds one message or an NDJSON batch. */
-static void rx_body(const char *body, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	size_t off = 0;
-
-	pthread_mutex_lock(&rx.lock);
-	while (off < len) {
-		struct json_object *o;
-
-		while (off < len && (body[off] == '\n' || body[off] == ' ' || body[off] == '\r'))
-			off++;
-		if (off >= len)
-			break;
-		json_tokener_reset(tok);
-		o = json_tokener_parse_ex(tok, body + off, (int)(len - off));
-		if (!o) {
-			rx.foreign++;
-			break;
-		}
-		off += json_tokener_get_parse_end(tok);
-		rx_store(o);
-		json_object_put(o);
-	}
-	pthread_mutex_unlock(&rx.lock);
-	json_tokener_free(tok);
-}
-
-struct req {
-	char *buf;
-	size_t len;
-};
+static struct rx_ids rx = { .lock = PTHREAD_MUTEX_INITIALIZER, .limit = LINES, .number = line_number };
 
 static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *data, size_t *size, void **con_cls)
 {
-	struct req *r = *con_cls;
+	struct rx_upload *r;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -134,42 +80,15 @@ static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const c
 		MHD_destroy_response(resp);
 		return ret;
 	}
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		*con_cls = r;
-		return r ? MHD_YES : MHD_NO;
-	}
-	if (*size) {
-		char *b = realloc(r->buf, r->len + *size + 1);
-
-		if (!b)
-			return MHD_NO;
-		memcpy(b + r->len, data, *size);
-		r->buf = b;
-		r->len += *size;
-		*size = 0;
-		return MHD_YES;
-	}
-	sleep_ms(delay_ms); /* the slow receiver */
-	rx_body(r->buf ? r->buf : "", r->len);
+	if (rx_upload_gather(con_cls, data, size, &ret))
+		return ret;
+	r = *con_cls;
+	ph_sleep_ms(delay_ms); /* the slow receiver */
+	rx_ids_body(&rx, r->data ? r->data : "", r->len);
 	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
 	MHD_destroy_response(resp);
 	return ret;
-}
-
-static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (r) {
-		free(r->buf);
-		free(r);
-	}
-	*con_cls = NULL;
 }
 
 /* ---- the writer -------------------------------------------------------------------------- */
@@ -194,28 +113,13 @@ static void *writer(void *arg)
 			        n, n);
 		fflush(f);
 		atomic_store(&written, n);
-		sleep_ms(10);
+		ph_sleep_ms(10);
 	}
 	fclose(f);
 	return NULL;
 }
 
 /* ---- the connector ----------------------------------------------------------------------- */
-
-static int count_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, text))
-			n++;
-	fclose(f);
-	return n;
-}
 
 /* Start the connector and wait for its @p nth "connector started" line. */
 static pid_t start(const char *tool, const char *dir, const char *conf, int nth)
@@ -225,51 +129,45 @@ static pid_t start(const char *tool, const char *dir, const char *conf, int nth)
 
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	snprintf(err, sizeof(err), "%s/daemon.stderr", dir);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		/* A failed assertion ends the test process: the daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 400 && count_text(log, "connector started") < nth; i++)
-		sleep_ms(25);
-	ck_assert_msg(count_text(log, "connector started") >= nth, "the connector did not start (see %s)", err);
+	pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	               &(struct ph_io){ .err = err, .err_append = true, .mode = 0644, .die_with_parent = true });
+	for (int i = 0; i < 400 && ph_count_text(log, "connector started") < nth; i++)
+		ph_sleep_ms(25);
+	ck_assert_msg(ph_count_text(log, "connector started") >= nth, "the connector did not start (see %s)", err);
 	return pid;
 }
 
 static unsigned delivered_lines(void)
 {
-	unsigned n = 0;
+	return rx_ids_delivered(&rx, LINES);
+}
 
-	pthread_mutex_lock(&rx.lock);
-	for (int i = 0; i < LINES; i++)
-		n += rx.count[i] > 0;
-	pthread_mutex_unlock(&rx.lock);
-	return n;
+/* Count and assert: nothing lost, no message from elsewhere, a duplicate has the ID of its first delivery. */
+static void verdict(const char *head, const char *what, int total)
+{
+	unsigned lost, dups, delivered = delivered_lines();
+
+	rx_ids_tally(&rx, (unsigned)total, &lost, &dups);
+	fprintf(stderr, "%s %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", head, total,
+	        delivered, lost, dups, rx.id_mismatches);
+	ck_assert_uint_eq(rx.foreign, 0);
+	ck_assert_msg(lost == 0, "%u of %d %s lost", lost, total, what);
+	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
+	              rx.id_mismatches);
 }
 
 START_TEST(test_sigkill_while_tailing)
 {
 	char dir[] = "/tmp/test-connector-crash-XXXXXX", conf[600], eve[600], text[2048];
 	struct MHD_Daemon *mhd;
-	unsigned port, lost = 0, dups = 0, delivered;
+	unsigned port;
 	pthread_t wt;
-	struct sockaddr_in loopback = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	pid_t pid;
 	FILE *f;
 	int st, starts = 1;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, rx_handle, NULL,
-	                       MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
-	                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&loopback, MHD_OPTION_END);
-	ck_assert_ptr_nonnull(mhd);
-	port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+	mhd = rx_daemon_start(rx_handle, &port);
 	snprintf(eve, sizeof(eve), "%s/eve.json", dir);
 	snprintf(conf, sizeof(conf), "%s/suricata.conf", dir);
 	snprintf(text, sizeof(text),
@@ -289,7 +187,7 @@ START_TEST(test_sigkill_while_tailing)
 	ck_assert_int_eq(pthread_create(&wt, NULL, writer, NULL), 0);
 	for (int k = 0; k < KILLS; k++) {
 		/* Kill at uneven points, some before the first periodic save of the new process. */
-		sleep_ms(k % 2 ? 1300 : 500);
+		ph_sleep_ms(k % 2 ? 1300 : 500);
 		ck_assert_int_eq(kill(pid, SIGKILL), 0);
 		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 		ck_assert(WIFSIGNALED(st));
@@ -300,43 +198,17 @@ START_TEST(test_sigkill_while_tailing)
 	pthread_join(wt, NULL);
 	/* Everything should arrive now: the last instance runs to the end. */
 	for (int i = 0; i < 1200 && delivered_lines() < LINES; i++)
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	MHD_stop_daemon(mhd);
 
-	delivered = delivered_lines();
-	for (int i = 0; i < LINES; i++) {
-		if (rx.count[i] == 0)
-			lost++;
-		else
-			dups += rx.count[i] - 1;
-	}
-	fprintf(stderr, "written %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", LINES,
-	        delivered, lost, dups, rx.id_mismatches);
-	ck_assert_uint_eq(rx.foreign, 0);
-	ck_assert_msg(lost == 0, "%u of %d lines lost", lost, LINES);
-	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
-	              rx.id_mismatches);
+	verdict("written", "lines", LINES);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(text), 0);
+	ph_remove_tree(dir);
 }
 END_TEST
-
-static struct MHD_Daemon *rx_start(unsigned *ret_port)
-{
-	struct sockaddr_in loopback = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct MHD_Daemon *mhd;
-
-	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, rx_handle, NULL,
-	                       MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
-	                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&loopback, MHD_OPTION_END);
-	ck_assert_ptr_nonnull(mhd);
-	*ret_port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
-	return mhd;
-}
 
 #define ALERTS 120
 
@@ -361,7 +233,7 @@ static char *prometheus_alerts(void)
 START_TEST(test_sigkill_while_polling)
 {
 	char dir[] = "/tmp/test-connector-crash-XXXXXX", conf[600], text[2048];
-	unsigned port, lost = 0, dups = 0, delivered;
+	unsigned port;
 	struct MHD_Daemon *mhd;
 	char *alerts = prometheus_alerts();
 	pid_t pid;
@@ -372,7 +244,7 @@ START_TEST(test_sigkill_while_polling)
 	delay_ms = 20; /* 50 alerts/s: several seconds for the lot */
 	alerts_body = alerts;
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	mhd = rx_start(&port);
+	mhd = rx_daemon_start(rx_handle, &port);
 	snprintf(conf, sizeof(conf), "%s/prometheus.conf", dir);
 	snprintf(text, sizeof(text),
 	         "[logging]\nlevel = INFO\nfile = %s/daemon.log\n\n"
@@ -391,35 +263,22 @@ START_TEST(test_sigkill_while_polling)
 
 		/* Kill once a few more alerts have arrived, the rest still queued in the connector. */
 		for (int i = 0; i < 400 && delivered_lines() < before + 15; i++)
-			sleep_ms(10);
-		sleep_ms(k == 1 ? 1200 : 100); /* once after a periodic save */
+			ph_sleep_ms(10);
+		ph_sleep_ms(k == 1 ? 1200 : 100); /* once after a periodic save */
 		ck_assert_int_eq(kill(pid, SIGKILL), 0);
 		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 		fprintf(stderr, "poller kill %d: %u of %d alerts delivered\n", k + 1, delivered_lines(), ALERTS);
 		pid = start("prometheus", dir, conf, ++starts);
 	}
 	for (int i = 0; i < 600 && delivered_lines() < ALERTS; i++)
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	MHD_stop_daemon(mhd);
 
-	delivered = delivered_lines();
-	for (int i = 0; i < ALERTS; i++) {
-		if (rx.count[i] == 0)
-			lost++;
-		else
-			dups += rx.count[i] - 1;
-	}
-	fprintf(stderr, "alerts %d, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n", ALERTS,
-	        delivered, lost, dups, rx.id_mismatches);
-	ck_assert_uint_eq(rx.foreign, 0);
-	ck_assert_msg(lost == 0, "%u of %d alerts lost", lost, ALERTS);
-	ck_assert_msg(rx.id_mismatches == 0, "%u duplicates carry another ID than their first sending",
-	              rx.id_mismatches);
-	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(text), 0);
+	verdict("alerts", "alerts", ALERTS);
+	ph_remove_tree(dir);
 	free(alerts);
 }
 END_TEST
@@ -428,16 +287,10 @@ int main(void)
 {
 	Suite *s = suite_create("connector-crash");
 	TCase *tc = tcase_create("sigkill");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_sigkill_while_tailing);
 	tcase_add_test(tc, test_sigkill_while_polling);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ph_run_suite(s);
 }

@@ -53,24 +53,12 @@
 
 #include <idmefv2/util.h>
 
+#include "proc-harness.h"
+#include "rx-harness.h"
+
 #define MAX_ALERTS 4000
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the receiver ------------------------------------------------------------------------ */
-
-static struct {
-	pthread_mutex_t lock;
-	char ids[MAX_ALERTS][40]; /* first ID seen for each alert */
-	unsigned count[MAX_ALERTS]; /* deliveries of each alert */
-	unsigned id_mismatches;   /* a later delivery with another ID */
-	unsigned foreign;         /* messages that are not one of ours */
-} rx = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static atomic_uint delay_ms = 2;
 
@@ -90,68 +78,7 @@ static long alert_number(struct json_object *msg)
 	return strtol(d + 8, NULL, 10);
 }
 
-static void rx_store(struct json_object *msg)
-{
-	struct json_object *id = NULL;
-	long n = alert_number(msg);
-
-	if (n < 0 || n >= MAX_ALERTS || !json_object_object_get_ex(msg, "ID", &id)) {
-		rx.foreign++;
-		return;
-	}
-	if (rx.count[n]++ == 0)
-		snprintf(rx.ids[n], sizeof(rx.ids[n]), "%s", json_object_get_string(id));
-	else if (strcmp(rx.ids[n], json_object_get_string(id)) != 0)
-		rx.id_mismatches++;
-}
-
-/* A body holds one message or an NDJSON batch. */
-static void rx_body(const char *body, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	size_t off = 0;
-
-	pthread_mutex_lock(&rx.lock);
-	while (off < len) {
-		struct json_object *o;
-
-		while (off < len && (body[off] == '\n' || body[off] == ' ' || body[off] == '\r'))
-			off++;
-		if (off >= len)
-			break;
-		json_tokener_reset(tok);
-		o = json_tokener_parse_ex(tok, body + off, (int)(len - off));
-		if (!o) {
-			rx.foreign++;
-			break;
-		}
-		off += json_tokener_get_parse_end(tok);
-		rx_store(o);
-		json_object_put(o);
-	}
-	pthread_mutex_unlock(&rx.lock);
-	json_tokener_free(tok);
-}
-
-static void rx_reset(void)
-{
-	pthread_mutex_lock(&rx.lock);
-	memset(rx.count, 0, sizeof(rx.count));
-	memset(rx.ids, 0, sizeof(rx.ids));
-	rx.id_mismatches = rx.foreign = 0;
-	pthread_mutex_unlock(&rx.lock);
-}
-
-static unsigned delivered(unsigned total)
-{
-	unsigned n = 0;
-
-	pthread_mutex_lock(&rx.lock);
-	for (unsigned i = 0; i < total; i++)
-		n += rx.count[i] > 0;
-	pthread_mutex_unlock(&rx.lock);
-	return n;
-}
+static struct rx_ids rx = { .lock = PTHREAD_MUTEX_INITIALIZER, .limit = MAX_ALERTS, .number = alert_number };
 
 /* ---- the Zabbix API (push test): problem N is "durable N" on trigger 100, host 200 ------- */
 
@@ -199,40 +126,21 @@ static char *zbx_answer(const char *body)
 	return text;
 }
 
-struct req {
-	char *buf;
-	size_t len;
-};
-
 static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *data, size_t *size, void **con_cls)
 {
-	struct req *r = *con_cls;
+	struct rx_upload *r;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
 	(void)cls;
 	(void)method;
 	(void)version;
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		*con_cls = r;
-		return r ? MHD_YES : MHD_NO;
-	}
-	if (*size) {
-		char *b = realloc(r->buf, r->len + *size + 1);
-
-		if (!b)
-			return MHD_NO;
-		memcpy(b + r->len, data, *size);
-		r->buf = b;
-		r->len += *size;
-		r->buf[r->len] = '\0';
-		*size = 0;
-		return MHD_YES;
-	}
+	if (rx_upload_gather(con_cls, data, size, &ret))
+		return ret;
+	r = *con_cls;
 	if (strcmp(url, "/api_jsonrpc.php") == 0) {
-		char *text = zbx_answer(r->buf ? r->buf : "");
+		char *text = zbx_answer(r->data ? r->data : "");
 
 		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -240,60 +148,17 @@ static enum MHD_Result rx_handle(void *cls, struct MHD_Connection *conn, const c
 		MHD_destroy_response(resp);
 		return ret;
 	}
-	sleep_ms(atomic_load(&delay_ms)); /* the slow receiver */
-	rx_body(r->buf ? r->buf : "", r->len);
+	ph_sleep_ms(atomic_load(&delay_ms)); /* the slow receiver */
+	rx_ids_body(&rx, r->data ? r->data : "", r->len);
 	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (r) {
-		free(r->buf);
-		free(r);
-	}
-	*con_cls = NULL;
-}
-
-/* One request at a time (one internal thread), as a slow single-threaded SIEM. */
-static struct MHD_Daemon *rx_start(unsigned *ret_port)
-{
-	struct sockaddr_in loopback = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct MHD_Daemon *mhd;
-
-	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, rx_handle, NULL,
-	                       MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
-	                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&loopback, MHD_OPTION_END);
-	ck_assert_ptr_nonnull(mhd);
-	*ret_port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
-	return mhd;
-}
-
 /* ---- the connector ----------------------------------------------------------------------- */
 
 static char dir[64];
-
-static int count_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, text))
-			n++;
-	fclose(f);
-	return n;
-}
 
 static void conf_write(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -322,20 +187,11 @@ static pid_t start(const char *tool, const char *conf, int nth)
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	snprintf(err, sizeof(err), "%s/daemon.stderr", dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, conf);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		/* A failed assertion ends the test process: the daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", path, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 400 && count_text(log, "connector started") < nth; i++)
-		sleep_ms(25);
-	ck_assert_msg(count_text(log, "connector started") >= nth, "the connector did not start (see %s)", err);
+	pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", path, "--foreground", NULL },
+	               &(struct ph_io){ .err = err, .err_append = true, .mode = 0644, .die_with_parent = true });
+	for (int i = 0; i < 400 && ph_count_text(log, "connector started") < nth; i++)
+		ph_sleep_ms(25);
+	ck_assert_msg(ph_count_text(log, "connector started") >= nth, "the connector did not start (see %s)", err);
 	return pid;
 }
 
@@ -361,16 +217,9 @@ static void sigterm(pid_t pid)
 /* Count and assert: nothing taken is lost, and a duplicate has the ID of its first delivery. */
 static void verdict(const char *what, unsigned taken, unsigned total)
 {
-	unsigned lost = 0, dups = 0;
+	unsigned lost, dups;
 
-	pthread_mutex_lock(&rx.lock);
-	for (unsigned i = 0; i < total; i++) {
-		if (rx.count[i] == 0)
-			lost++;
-		else
-			dups += rx.count[i] - 1;
-	}
-	pthread_mutex_unlock(&rx.lock);
+	rx_ids_tally(&rx, total, &lost, &dups);
 	fprintf(stderr, "%s: written %u, taken %u, delivered %u, lost %u, duplicated %u, duplicates with another ID %u\n",
 	        what, total, taken, total - lost, lost, dups, rx.id_mismatches);
 	ck_assert_uint_eq(rx.foreign, 0);
@@ -390,10 +239,7 @@ static void assert_id(unsigned n, const char *name, size_t len)
 
 static void cleanup(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ph_remove_tree(dir);
 }
 
 /* ---- Suricata's Unix socket -------------------------------------------------------------- */
@@ -419,7 +265,7 @@ static int sock_connect(void)
 			return fd;
 		if (fd >= 0)
 			close(fd);
-		sleep_ms(5);
+		ph_sleep_ms(5);
 	}
 	return -1;
 }
@@ -434,11 +280,11 @@ static void sock_pause_point(int fd)
 
 		if (fd < 0 || ioctl(fd, SIOCOUTQ, &unread) != 0 || unread == 0)
 			break;
-		sleep_ms(5);
+		ph_sleep_ms(5);
 	}
 	atomic_store(&sw.paused, true);
 	while (atomic_load(&sw.pause))
-		sleep_ms(2);
+		ph_sleep_ms(2);
 	atomic_store(&sw.paused, false);
 }
 
@@ -476,7 +322,7 @@ static void *sock_writer(void *arg)
 			atomic_store(&sw.written, n + 1);
 		}
 		sock_pause_point(fd);
-		sleep_ms(10);
+		ph_sleep_ms(10);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -509,9 +355,9 @@ START_TEST(test_unix_socket_sigkill)
 
 	snprintf(dir, sizeof(dir), "/tmp/test-connector-durable-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	rx_reset();
+	rx_ids_reset(&rx);
 	atomic_store(&delay_ms, 2);
-	mhd = rx_start(&port);
+	mhd = rx_daemon_start(rx_handle, &port);
 	snprintf(sw.path, sizeof(sw.path), "%s/eve.sock", dir);
 	conf_write("suricata.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/\n\n"
 	           "[suricata]\nfiletype = unix_stream\nfilename = %s\n", port, sw.path);
@@ -519,21 +365,21 @@ START_TEST(test_unix_socket_sigkill)
 	ck_assert_int_eq(pthread_create(&wt, NULL, sock_writer, NULL), 0);
 	for (int k = 0; k < 4; k++) {
 		/* Uneven points, some before the first periodic save of the new process. */
-		sleep_ms(k % 2 ? 1300 : 500);
+		ph_sleep_ms(k % 2 ? 1300 : 500);
 		atomic_store(&sw.pause, true);
 		for (int i = 0; i < 1000 && !atomic_load(&sw.paused); i++)
-			sleep_ms(2);
-		sleep_ms(20); /* the connector journals what it read */
+			ph_sleep_ms(2);
+		ph_sleep_ms(20); /* the connector journals what it read */
 		sigkill(pid);
 		fprintf(stderr, "socket kill %d: %d lines written, %u delivered\n", k + 1, atomic_load(&sw.written),
-		        delivered(SOCK_LINES));
+		        rx_ids_delivered(&rx, SOCK_LINES));
 		atomic_store(&sw.pause, false);
 		pid = start("suricata", "suricata.conf", ++starts);
 	}
 	pthread_join(wt, NULL);
 	ck_assert_int_eq(atomic_load(&sw.written), SOCK_LINES);
-	for (int i = 0; i < 1200 && delivered(SOCK_LINES) < SOCK_LINES; i++)
-		sleep_ms(50);
+	for (int i = 0; i < 1200 && rx_ids_delivered(&rx, SOCK_LINES) < SOCK_LINES; i++)
+		ph_sleep_ms(50);
 	sigterm(pid);
 	MHD_stop_daemon(mhd);
 	verdict("unix socket", SOCK_LINES, SOCK_LINES);
@@ -614,7 +460,7 @@ static void *pusher(void *arg)
 		for (int tries = 0; push_event(n) != 200; tries++) {
 			if (tries > 3000)
 				return NULL;
-			sleep_ms(10);
+			ph_sleep_ms(10);
 		}
 		atomic_fetch_add(&push_taken, 1);
 	}
@@ -631,10 +477,10 @@ START_TEST(test_zabbix_push_sigkill)
 
 	snprintf(dir, sizeof(dir), "/tmp/test-connector-durable-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	rx_reset();
+	rx_ids_reset(&rx);
 	atomic_store(&delay_ms, 20); /* 50 messages/s at most */
-	mhd = rx_start(&port);
-	api = rx_start(&api_port); /* the Zabbix API answers at once, whatever the receiver's pace */
+	mhd = rx_daemon_start(rx_handle, &port);
+	api = rx_daemon_start(rx_handle, &api_port); /* the Zabbix API answers at once, whatever the receiver's pace */
 	push_port = free_port();
 	conf_write("zabbix.conf", "[idmefv2]\nurl = http://127.0.0.1:%u/ingest\n\n"
 	           "[connector]\nmode = push\nlisten_address = 127.0.0.1\nlisten_port = %u\ndelivery_timeout = 5\n\n"
@@ -644,17 +490,17 @@ START_TEST(test_zabbix_push_sigkill)
 	for (int i = 0; i < PUSHERS; i++)
 		ck_assert_int_eq(pthread_create(&pt[i], NULL, pusher, (void *)(intptr_t)i), 0);
 	for (int k = 0; k < 3; k++) {
-		sleep_ms(k == 1 ? 1300 : 400);
+		ph_sleep_ms(k == 1 ? 1300 : 400);
 		sigkill(pid);
 		fprintf(stderr, "push kill %d: %u events answered 200, %u delivered\n", k + 1, atomic_load(&push_taken),
-		        delivered(PUSH_EVENTS));
+		        rx_ids_delivered(&rx, PUSH_EVENTS));
 		pid = start("zabbix", "zabbix.conf", ++starts);
 	}
 	for (int i = 0; i < PUSHERS; i++)
 		pthread_join(pt[i], NULL);
 	ck_assert_uint_eq(atomic_load(&push_taken), PUSH_EVENTS);
-	for (int i = 0; i < 600 && delivered(PUSH_EVENTS) < PUSH_EVENTS; i++)
-		sleep_ms(50);
+	for (int i = 0; i < 600 && rx_ids_delivered(&rx, PUSH_EVENTS) < PUSH_EVENTS; i++)
+		ph_sleep_ms(50);
 	sigterm(pid);
 	MHD_stop_daemon(mhd);
 	MHD_stop_daemon(api);
@@ -699,7 +545,7 @@ static void *clam_writer(void *arg)
 	for (int n = 0; n < CLAM_FILES; n++) {
 		clam_write(tree, "durable", n);
 		atomic_store(&clam_written, n + 1);
-		sleep_ms(10);
+		ph_sleep_ms(10);
 	}
 	return NULL;
 }
@@ -726,9 +572,9 @@ START_TEST(test_clamav_sigkill)
 
 	snprintf(dir, sizeof(dir), "/tmp/test-connector-durable-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	rx_reset();
+	rx_ids_reset(&rx);
 	atomic_store(&delay_ms, 20); /* 50 messages/s at most */
-	mhd = rx_start(&port);
+	mhd = rx_daemon_start(rx_handle, &port);
 	snprintf(tree, sizeof(tree), "%s/clamav", dir);
 	ck_assert_int_eq(mkdir(tree, 0755), 0);
 	/* Results older than the connector's first start are not reported (they would be "old N": foreign). */
@@ -739,22 +585,22 @@ START_TEST(test_clamav_sigkill)
 	pid = start("clamav", "clamav.conf", starts);
 	ck_assert_int_eq(pthread_create(&wt, NULL, clam_writer, tree), 0);
 	for (int k = 0; k < 3; k++) {
-		sleep_ms(k == 1 ? 1300 : 500);
+		ph_sleep_ms(k == 1 ? 1300 : 500);
 		sigkill(pid);
 		fprintf(stderr, "clamav kill %d: %d files written, %u delivered\n", k + 1, atomic_load(&clam_written),
-		        delivered(CLAM_FILES));
-		sleep_ms(100); /* files written while it is down */
+		        rx_ids_delivered(&rx, CLAM_FILES));
+		ph_sleep_ms(100); /* files written while it is down */
 		pid = start("clamav", "clamav.conf", ++starts);
 	}
 	pthread_join(wt, NULL);
-	for (int i = 0; i < 600 && delivered(CLAM_FILES) < CLAM_FILES; i++)
-		sleep_ms(50);
+	for (int i = 0; i < 600 && rx_ids_delivered(&rx, CLAM_FILES) < CLAM_FILES; i++)
+		ph_sleep_ms(50);
 	sigterm(pid);
 
 	/* Started again after a clean stop: the files done with are not sent again. */
 	before = deliveries(CLAM_FILES);
 	pid = start("clamav", "clamav.conf", ++starts);
-	sleep_ms(1500);
+	ph_sleep_ms(1500);
 	sigterm(pid);
 	ck_assert_uint_eq(deliveries(CLAM_FILES), before);
 	MHD_stop_daemon(mhd);
@@ -783,17 +629,11 @@ int main(void)
 {
 	Suite *s = suite_create("connector-durable");
 	TCase *tc = tcase_create("sigkill");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_unix_socket_sigkill);
 	tcase_add_test(tc, test_zabbix_push_sigkill);
 	tcase_add_test(tc, test_clamav_sigkill);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ph_run_suite(s);
 }

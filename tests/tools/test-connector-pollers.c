@@ -30,6 +30,9 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
+#include "proc-harness.h"
+#include "rx-harness.h"
+
 #define PROMETHEUS_ALERTS SHARED_CONNECTORS_DIR "/prometheus/alerts-connector-tests.json"
 #define PROMETHEUS_DOCS_RESPONSE SHARED_CONNECTORS_DIR "/prometheus/prometheus-docs-api-v1-alerts-response.json"
 #define KISMET_ALERTS SHARED_CONNECTORS_DIR "/kismet/all_alerts-connector-test.json"
@@ -116,14 +119,6 @@ static void env_done(void)
 {
 	ck_assert_int_eq(daemon_pid, -1);
 	rm_tree(tmpdir);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(unsigned ms)
@@ -221,13 +216,13 @@ static void daemon_start(const char *tool, const char *conf_name)
 /* Wait until the daemon's log says @p what (its start, for inputs that only see what happens after it). */
 static void daemon_log_wait(const char *what)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = ph_now_ms() + WAIT_MS;
 	char path[256], *text = NULL;
 
 	path_in_tmp(path, sizeof(path), "daemon.log");
 	for (;;) {
 		text = file_read(path);
-		if ((text && strstr(text, what)) || now_ms() >= deadline)
+		if ((text && strstr(text, what)) || ph_now_ms() >= deadline)
 			break;
 		free(text);
 		text = NULL;
@@ -247,13 +242,13 @@ static bool daemon_alive(void)
 /* SIGTERM, then the exit status must be 0 (a clean stop). */
 static void daemon_stop(void)
 {
-	int64_t deadline = now_ms() + 15000;
+	int64_t deadline = ph_now_ms() + 15000;
 	int status = 0;
 	pid_t r;
 
 	ck_assert_int_gt(daemon_pid, 0);
 	ck_assert_int_eq(kill(daemon_pid, SIGTERM), 0);
-	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && ph_now_ms() < deadline)
 		sleep_ms(STEP_MS);
 	if (r == 0) {
 		kill(daemon_pid, SIGKILL);
@@ -317,10 +312,10 @@ static size_t outputs_count(void)
 /* Wait until at least @p want messages were delivered; returns how many there are. */
 static size_t outputs_wait(size_t want)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = ph_now_ms() + WAIT_MS;
 	size_t n;
 
-	while ((n = outputs_count()) < want && now_ms() < deadline) {
+	while ((n = outputs_count()) < want && ph_now_ms() < deadline) {
 		ck_assert_msg(daemon_alive(), "the daemon exited");
 		sleep_ms(STEP_MS);
 	}
@@ -376,11 +371,6 @@ static void assert_common(struct json_object *msg, const char *analyzer)
 }
 
 /* ---- the HTTP server the daemon fetches from ------------------------------------------------- */
-
-struct upload {
-	char *data;
-	size_t len;
-};
 
 static struct {
 	pthread_mutex_t lock;
@@ -515,7 +505,7 @@ static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-	struct upload *up = *con_cls;
+	struct rx_upload *up;
 	struct MHD_Response *resp;
 	const char *auth;
 	unsigned status;
@@ -524,25 +514,9 @@ static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *conn, const 
 
 	(void)cls;
 	(void)version;
-	if (!up) {
-		up = calloc(1, sizeof(*up));
-		if (!up)
-			return MHD_NO;
-		*con_cls = up;
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		char *more = realloc(up->data, up->len + *upload_data_size + 1);
-
-		if (!more)
-			return MHD_NO;
-		memcpy(more + up->len, upload_data, *upload_data_size);
-		up->len += *upload_data_size;
-		more[up->len] = '\0';
-		up->data = more;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
+	if (rx_upload_gather(con_cls, upload_data, upload_data_size, &ret))
+		return ret;
+	up = *con_cls;
 	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	pthread_mutex_lock(&srv.lock);
 	srv.requests++;
@@ -573,21 +547,6 @@ static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-static void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                          enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (up) {
-		free(up->data);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
 static void srv_start(const char *want_method, const char *want_path)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -603,7 +562,7 @@ static void srv_start(const char *want_method, const char *want_path)
 	srv.hosts = json_object_new_object();
 	srv.mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, srv_handle, NULL,
 	                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED,
-	                           srv_completed, NULL, MHD_OPTION_END);
+	                           rx_upload_completed, NULL, MHD_OPTION_END);
 	ck_assert_ptr_nonnull(srv.mhd);
 	info = MHD_get_daemon_info(srv.mhd, MHD_DAEMON_INFO_BIND_PORT);
 	ck_assert_ptr_nonnull(info);
@@ -667,9 +626,9 @@ static struct last_request srv_last_request(void)
 /* Wait for @p more requests after the @p since-th: polls the daemon made, whatever it made of them. */
 static void srv_wait_requests(unsigned since, unsigned more)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = ph_now_ms() + WAIT_MS;
 
-	while (srv_requests() < since + more && now_ms() < deadline) {
+	while (srv_requests() < since + more && ph_now_ms() < deadline) {
 		ck_assert_msg(daemon_alive(), "the daemon exited");
 		sleep_ms(STEP_MS);
 	}
@@ -693,9 +652,9 @@ static size_t srv_calls_of(const char *method)
 
 static void srv_wait_calls(const char *method, size_t want)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = ph_now_ms() + WAIT_MS;
 
-	while (srv_calls_of(method) < want && now_ms() < deadline) {
+	while (srv_calls_of(method) < want && ph_now_ms() < deadline) {
 		ck_assert_msg(daemon_alive(), "the daemon exited");
 		sleep_ms(STEP_MS);
 	}
@@ -1233,10 +1192,10 @@ static int connect_to(unsigned port)
 
 static void wait_listening(unsigned port)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = ph_now_ms() + WAIT_MS;
 	int fd;
 
-	while ((fd = connect_to(port)) < 0 && now_ms() < deadline) {
+	while ((fd = connect_to(port)) < 0 && ph_now_ms() < deadline) {
 		ck_assert_msg(daemon_alive(), "the daemon exited");
 		sleep_ms(STEP_MS);
 	}
@@ -1446,11 +1405,5 @@ static Suite *pollers_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pollers_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(pollers_suite());
 }

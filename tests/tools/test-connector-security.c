@@ -35,87 +35,37 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
+#include "proc-harness.h"
+#include "rx-harness.h"
+
 #define EVE SHARED_CONNECTORS_DIR "/daemon/eve-300.ndjson"
 #define NOBODY 65534
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 16, len = 0, n;
-	char *buf = malloc(cap);
-
-	ck_assert_ptr_nonnull(buf);
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (len + 1 == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static bool wait_text(const char *path, const char *text, int64_t ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = ph_now_ms() + ms;
 
 	do {
-		char *s = slurp(path);
+		char *s = ph_slurp(path);
 		bool found = strstr(s, text) != NULL;
 
 		free(s);
 		if (found)
 			return true;
-		sleep_ms(20);
-	} while (now_ms() < deadline);
+		ph_sleep_ms(20);
+	} while (ph_now_ms() < deadline);
 	return false;
-}
-
-static int count_json(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static int wait_count_json(const char *dir, int want, int64_t ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = ph_now_ms() + ms;
 	int n;
 
-	while ((n = count_json(dir)) < want && now_ms() < deadline)
-		sleep_ms(20);
+	while ((n = ph_count_json(dir)) < want && ph_now_ms() < deadline)
+		ph_sleep_ms(20);
 	return n;
 }
 
@@ -129,14 +79,6 @@ static char *make_dir(void)
 	snprintf(out, sizeof(out), "%s/out", dir);
 	ck_assert_int_eq(mkdir(out, 0755), 0);
 	return dir;
-}
-
-static void remove_tree(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 /* DIR/NAME.conf: the output to DIR/out, state in DIR/state, log in DIR/daemon.log, then @p fmt. */
@@ -171,18 +113,10 @@ static void daemon_start(struct daemon *d, const char *dir, const char *tool)
 	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, tool);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", dir);
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fd, 2);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0644, .die_with_parent = true });
 	if (!wait_text(d->log, "connector started", 20000)) {
-		char *err = slurp(errpath), *log = slurp(d->log);
+		char *err = ph_slurp(errpath), *log = ph_slurp(d->log);
 
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
@@ -193,13 +127,13 @@ static void daemon_start(struct daemon *d, const char *dir, const char *tool)
 /* SIGTERM; the exit status must be 0. */
 static void daemon_stop(struct daemon *d)
 {
-	int64_t deadline = now_ms() + 30000;
+	int64_t deadline = ph_now_ms() + 30000;
 	int st = 0;
 	pid_t r;
 
 	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
-	while ((r = waitpid(d->pid, &st, WNOHANG)) == 0 && now_ms() < deadline)
-		sleep_ms(20);
+	while ((r = waitpid(d->pid, &st, WNOHANG)) == 0 && ph_now_ms() < deadline)
+		ph_sleep_ms(20);
 	if (r == 0) {
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, &st, 0);
@@ -212,7 +146,7 @@ static void daemon_stop(struct daemon *d)
 /* The first alert of the EVE sample, newline included (malloc'd). */
 static char *eve_alert(void)
 {
-	char *all = slurp(EVE), *nl = strchr(all, '\n');
+	char *all = ph_slurp(EVE), *nl = strchr(all, '\n');
 
 	ck_assert_ptr_nonnull(nl);
 	nl[1] = '\0';
@@ -305,13 +239,13 @@ START_TEST(unix_socket_mode_and_foreign_user)
 		ck_assert_int_eq(write(fd, alert, strlen(alert)), (ssize_t)strlen(alert));
 		close(fd);
 		ck_assert_int_eq(wait_count_json(out, 1, 10000), 1);
-		sleep_ms(300);
-		ck_assert_int_eq(count_json(out), 1);
+		ph_sleep_ms(300);
+		ck_assert_int_eq(ph_count_json(out), 1);
 	}
 	ck_assert_msg((st.st_mode & 07777) == 0660, "the socket is mode %04o, not 0660", st.st_mode & 07777);
 	daemon_stop(&d);
 	free(alert);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -337,7 +271,7 @@ START_TEST(unix_socket_mode_configured)
 	if (geteuid() == 0 && g)
 		ck_assert_uint_eq(st.st_gid, NOBODY);
 	daemon_stop(&d);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -365,10 +299,10 @@ START_TEST(unix_idle_writers_do_not_lock_out)
 		ck_assert_int_ge(idle[i], 0);
 	}
 	/* Let the daemon take them all (and refuse those past the limit). */
-	sleep_ms(200);
-	start = now_ms();
+	ph_sleep_ms(200);
+	start = ph_now_ms();
 	deadline = start + TIMEOUT_S * 1000 + 3000;
-	while (n == 0 && now_ms() < deadline) {
+	while (n == 0 && ph_now_ms() < deadline) {
 		int fd = sock_connect(dir);
 
 		attempts++;
@@ -378,7 +312,7 @@ START_TEST(unix_idle_writers_do_not_lock_out)
 			close(fd);
 		}
 		if (n == 0)
-			sleep_ms(100);
+			ph_sleep_ms(100);
 	}
 	ck_assert_msg(n == 1, "no alert delivered within %d ms of %d idle writers (%d attempts)",
 	              TIMEOUT_S * 1000 + 3000, IDLE, attempts);
@@ -392,9 +326,9 @@ START_TEST(unix_idle_writers_do_not_lock_out)
 		close(idle[i]);
 	}
 	daemon_stop(&d);
-	ck_assert_int_eq(count_json(out), 1);
+	ck_assert_int_eq(ph_count_json(out), 1);
 	free(alert);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -448,7 +382,7 @@ START_TEST(zoneminder_snapshot_symlink_refused)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(p2, sizeof(p2), "%s/%s", out, e->d_name);
-		text = slurp(p2);
+		text = ph_slurp(p2);
 		/* "cm9vdDok" is base64 of "root:$": the secret's first bytes. */
 		ck_assert_msg(!strstr(text, "cm9vdDok"), "the secret went out: %s", text);
 		if (strstr(text, "SlBFRw==")) /* JPEG */
@@ -460,7 +394,7 @@ START_TEST(zoneminder_snapshot_symlink_refused)
 	ck_assert_msg(all != NULL, "the regular snapshot was not attached");
 	free(all);
 	ck_assert(wait_text(d.log, "snapshot.jpg is a symbolic link; refused", 1000));
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -474,11 +408,6 @@ static struct {
 	unsigned calls, logins, problem_gets;
 	bool refuse_sessions; /* answer every call but user.login with a session error */
 } zbx = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-struct upload {
-	char *data;
-	size_t len;
-};
 
 static char *zbx_answer(const char *body)
 {
@@ -535,7 +464,7 @@ static enum MHD_Result zbx_handle(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-	struct upload *up = *con_cls;
+	struct rx_upload *up;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	char *answer;
@@ -544,22 +473,9 @@ static enum MHD_Result zbx_handle(void *cls, struct MHD_Connection *conn, const 
 	(void)url;
 	(void)method;
 	(void)version;
-	if (!up) {
-		*con_cls = up = calloc(1, sizeof(*up));
-		return up ? MHD_YES : MHD_NO;
-	}
-	if (*upload_data_size) {
-		char *more = realloc(up->data, up->len + *upload_data_size + 1);
-
-		if (!more)
-			return MHD_NO;
-		memcpy(more + up->len, upload_data, *upload_data_size);
-		up->len += *upload_data_size;
-		more[up->len] = '\0';
-		up->data = more;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
+	if (rx_upload_gather(con_cls, upload_data, upload_data_size, &ret))
+		return ret;
+	up = *con_cls;
 	answer = zbx_answer(up->data);
 	if (!answer)
 		return MHD_NO;
@@ -568,20 +484,6 @@ static enum MHD_Result zbx_handle(void *cls, struct MHD_Connection *conn, const 
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
-}
-
-static void zbx_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (up) {
-		free(up->data);
-		free(up);
-		*con_cls = NULL;
-	}
 }
 
 static void zbx_start(bool refuse_sessions)
@@ -594,7 +496,7 @@ static void zbx_start(bool refuse_sessions)
 	zbx.refuse_sessions = refuse_sessions;
 	zbx.mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, zbx_handle, NULL,
 	                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED,
-	                           zbx_completed, NULL, MHD_OPTION_END);
+	                           rx_upload_completed, NULL, MHD_OPTION_END);
 	ck_assert_ptr_nonnull(zbx.mhd);
 	info = MHD_get_daemon_info(zbx.mhd, MHD_DAEMON_INFO_BIND_PORT);
 	ck_assert_ptr_nonnull(info);
@@ -660,7 +562,7 @@ static int http_post(unsigned port, const char *auth, const char *body)
 
 static void wait_listening(unsigned port)
 {
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ph_now_ms() + 10000;
 
 	for (;;) {
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -671,8 +573,8 @@ static void wait_listening(unsigned port)
 		close(fd);
 		if (rc == 0)
 			return;
-		ck_assert_msg(now_ms() < deadline, "nothing listens on 127.0.0.1:%u", port);
-		sleep_ms(20);
+		ck_assert_msg(ph_now_ms() < deadline, "nothing listens on 127.0.0.1:%u", port);
+		ph_sleep_ms(20);
 	}
 }
 
@@ -710,14 +612,14 @@ START_TEST(zabbix_push_requires_token)
 	}
 	ck_assert_uint_eq(zbx_get(&zbx.calls), calls);
 	ck_assert_uint_le(zbx_get(&zbx.logins), 1);
-	ck_assert_int_eq(count_json(out), 0);
+	ck_assert_int_eq(ph_count_json(out), 0);
 	/* With the token: looked up, converted, delivered. */
 	ck_assert_int_eq(http_post(port, "Bearer s3cret-token", "{\"eventid\":\"77\"}"), 200);
 	ck_assert_int_eq(wait_count_json(out, 1, 10000), 1);
 	ck_assert_uint_eq(zbx_get(&zbx.problem_gets), 1);
 	daemon_stop(&d);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -742,7 +644,7 @@ START_TEST(zabbix_push_token_file)
 	ck_assert_int_eq(http_post(port, "Bearer from-a-file", "{\"eventid\":\"1\"}"), 200);
 	daemon_stop(&d);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -767,9 +669,9 @@ START_TEST(zabbix_push_one_login)
 	ck_assert_uint_eq(zbx_get(&zbx.logins), 1);
 	ck_assert_uint_eq(zbx_get(&zbx.problem_gets), 300);
 	daemon_stop(&d);
-	ck_assert_int_eq(count_json(out), 300);
+	ck_assert_int_eq(ph_count_json(out), 300);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -785,7 +687,7 @@ START_TEST(zabbix_push_api_rate)
 	snprintf(out, sizeof(out), "%s/out", dir);
 	zbx_start(false);
 	port = zabbix_daemon(&d, dir, "token = t\n[zabbix]\napi_rate = 10\n");
-	start = now_ms();
+	start = ph_now_ms();
 	for (int i = 0; i < 30; i++) {
 		char body[64];
 
@@ -793,11 +695,11 @@ START_TEST(zabbix_push_api_rate)
 		ck_assert_int_eq(http_post(port, "Bearer t", body), 200);
 	}
 	/* 30 problem.get (+ trigger.get, host.get) at 10 per second after a burst of 10: 2 s at least. */
-	ck_assert_int_ge(now_ms() - start, 1500);
+	ck_assert_int_ge(ph_now_ms() - start, 1500);
 	ck_assert_int_eq(wait_count_json(out, 30, 10000), 30);
 	daemon_stop(&d);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -812,7 +714,7 @@ START_TEST(zabbix_push_logins_paced)
 
 	zbx_start(true);
 	port = zabbix_daemon(&d, dir, "token = t\n");
-	start = now_ms();
+	start = ph_now_ms();
 	for (int i = 0; i < 300; i++) {
 		char body[64];
 
@@ -822,7 +724,7 @@ START_TEST(zabbix_push_logins_paced)
 	ck_assert_uint_eq(unavailable, 300);
 	/* One at start, then at most one per doubling interval from 1 s: 1 + log2(elapsed s + 1) + 1. */
 	{
-		double elapsed_s = (double)(now_ms() - start) / 1000.0;
+		double elapsed_s = (double)(ph_now_ms() - start) / 1000.0;
 		unsigned bound = 2;
 
 		for (double t = 1; t <= elapsed_s + 1; t *= 2)
@@ -833,7 +735,7 @@ START_TEST(zabbix_push_logins_paced)
 	ck_assert_uint_le(zbx_get(&zbx.calls), 2 * zbx_get(&zbx.logins) + 1);
 	daemon_stop(&d);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -858,7 +760,7 @@ START_TEST(zabbix_push_defaults)
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 2);
 	snprintf(path, sizeof(path), "%s/daemon.log", dir);
-	text = slurp(path);
+	text = ph_slurp(path);
 	ck_assert_msg(strstr(text, "listen_address 0.0.0.0 is not a loopback address: set token or token_file"), "%s",
 	              text);
 	free(text);
@@ -873,7 +775,7 @@ START_TEST(zabbix_push_defaults)
 	ck_assert(wait_text(d.log, "push mode without [connector] token", 1000));
 	daemon_stop(&d);
 	zbx_stop();
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -883,8 +785,6 @@ int main(void)
 	Suite *s = suite_create("connector-security");
 	TCase *tc = tcase_create("unix");
 	TCase *tz = tcase_create("zabbix");
-	SRunner *sr;
-	int failed;
 
 	/* A writer whose connection the daemon closed gets EPIPE, not a signal (as Suricata). */
 	signal(SIGPIPE, SIG_IGN);
@@ -902,9 +802,5 @@ int main(void)
 	tcase_add_test(tz, zabbix_push_api_rate);
 	tcase_add_test(tz, zabbix_push_logins_paced);
 	suite_add_tcase(s, tz);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(s);
 }

@@ -28,14 +28,9 @@
 
 #include <json-c/json.h>
 
+#include "proc-harness.h"
+
 #define NOBODY 65534
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 static char *make_dir(void)
 {
@@ -79,30 +74,6 @@ static void append_alerts(const char *path, int first, int n)
 	}
 }
 
-static int count_json(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int wait_count_json(const char *dir, int want, int seconds)
-{
-	int n = 0;
-
-	for (int i = 0; i < seconds * 20 && (n = count_json(dir)) < want; i++)
-		sleep_ms(50);
-	return n;
-}
-
 /* Lines of @p path containing @p a and (if not NULL) @p b; also its size. */
 static int count_lines(const char *path, const char *a, const char *b, long *ret_size)
 {
@@ -134,7 +105,7 @@ static bool wait_lines(const char *path, const char *a, const char *b, int secon
 		ck_assert_msg(stat(path, &st) != 0 || st.st_size < (1 << 20), "%s: over 1 MB of log", path);
 		if (count_lines(path, a, b, NULL) > 0)
 			return true;
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	}
 	return false;
 }
@@ -145,6 +116,15 @@ struct daemon {
 };
 
 /* A Suricata connector tailing DIR/eve.json into DIR/out (file transport). */
+/* In the child, before exec: the daemon runs as nobody, or the child ends with 126. */
+static int become_nobody(void *arg)
+{
+	(void)arg;
+	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+		_exit(126);
+	return 0;
+}
+
 static void daemon_start(struct daemon *d, const char *dir, const char *extra, bool as_nobody)
 {
 	char text[4096], out[512], errpath[512];
@@ -164,20 +144,11 @@ static void daemon_start(struct daemon *d, const char *dir, const char *extra, b
 		ck_assert_int_eq(system(text), 0);
 	}
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0666);
-
-		dup2(fd, 2);
-		if (as_nobody && (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
-			_exit(126);
-		/* A failed assertion ends the test process: the daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, "suricata", "-c", d->conf, "--foreground",
-		      (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, "suricata", "-c", d->conf, "--foreground",
+	                                         NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0666,
+	                                   .child_setup = as_nobody ? become_nobody : NULL,
+	                                   .die_with_parent = true });
 	ck_assert_msg(wait_lines(d->log, "connector started", NULL, 20), "the connector did not start (%s)", errpath);
 }
 
@@ -192,7 +163,7 @@ static void daemon_stop(struct daemon *d)
 		if (r == d->pid)
 			break;
 		ck_assert_msg(r == 0 && i < 599, "the daemon did not stop within 30 s");
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	}
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
@@ -210,7 +181,7 @@ START_TEST(test_file_becomes_directory)
 	write_text(eve, "w", "");
 	daemon_start(&d, dir, NULL, false);
 	append_alerts(eve, 0, 5);
-	ck_assert_int_eq(wait_count_json(out, 5, 20), 5);
+	ck_assert_int_eq(ph_wait_count_json(out, 5, 20), 5);
 
 	/* The file becomes a directory, for a while, with activity beside it (the log file itself). */
 	ck_assert_int_eq(unlink(eve), 0);
@@ -221,19 +192,19 @@ START_TEST(test_file_becomes_directory)
 
 		snprintf(other, sizeof(other), "%s/other.log", dir);
 		write_text(other, "a", "activity in the directory\n");
-		sleep_ms(100);
+		ph_sleep_ms(100);
 	}
 	/* Then a regular file again, with new lines: read from its start. */
 	ck_assert_int_eq(rmdir(eve), 0);
 	append_alerts(eve, 5, 7);
-	ck_assert_int_eq(wait_count_json(out, 12, 20), 12);
+	ck_assert_int_eq(ph_wait_count_json(out, 12, 20), 12);
 	trouble = count_lines(d.log, "eve.json", "directory", &size) + count_lines(d.log, "eve.json", "read:", NULL);
 	fprintf(stderr, "log: %d lines about the directory, %ld bytes\n", trouble, size);
 	ck_assert_int_eq(count_lines(d.log, "eve.json", "a directory, not a regular file", NULL), 1);
 	ck_assert_int_le(trouble, 2);
 	ck_assert_int_lt(size, 16384);
 	daemon_stop(&d);
-	ck_assert_int_eq(count_json(out), 12);
+	ck_assert_int_eq(ph_count_json(out), 12);
 	remove_tree(dir);
 	free(dir);
 }
@@ -254,7 +225,7 @@ START_TEST(test_rotated_file_not_readable)
 	chmod(dir, 0755);
 	daemon_start(&d, dir, NULL, root);
 	append_alerts(eve, 0, 3);
-	ck_assert_int_eq(wait_count_json(out, 3, 20), 3);
+	ck_assert_int_eq(ph_wait_count_json(out, 3, 20), 3);
 
 	/* Rotation to a file the connector may not read (as root: owned by root, the connector is uid 65534). */
 	append_alerts(next, 3, 4);
@@ -265,12 +236,12 @@ START_TEST(test_rotated_file_not_readable)
 	ck_assert_int_eq(rename(next, eve), 0);
 	ck_assert_msg(wait_lines(d.log, "eve.json: cannot open: Permission denied", NULL, 10),
 	              "the unreadable file was not reported");
-	sleep_ms(2500); /* several retries */
+	ph_sleep_ms(2500); /* several retries */
 	ck_assert_int_eq(count_lines(d.log, "eve.json", "Permission denied", NULL), 1);
-	ck_assert_int_eq(count_json(out), 3);
+	ck_assert_int_eq(ph_count_json(out), 3);
 	/* Readable again: its lines arrive, from its start. */
 	ck_assert_int_eq(chmod(eve, 0644), 0);
-	ck_assert_int_eq(wait_count_json(out, 7, 20), 7);
+	ck_assert_int_eq(ph_wait_count_json(out, 7, 20), 7);
 	ck_assert(wait_lines(d.log, "eve.json: readable again", NULL, 5));
 	daemon_stop(&d);
 	remove_tree(dir);
@@ -298,7 +269,7 @@ START_TEST(test_line_numbers_after_long_line)
 	write_text(eve, "a", "\n");        /* line 3: empty */
 	append_alerts(eve, 1, 1);          /* line 4 */
 	write_text(eve, "a", "not json\n"); /* line 5 */
-	ck_assert_int_eq(wait_count_json(out, 2, 20), 2);
+	ck_assert_int_eq(ph_wait_count_json(out, 2, 20), 2);
 	snprintf(want, sizeof(want), "%s:5: malformed JSON", eve);
 	ck_assert_msg(wait_lines(d.log, want, NULL, 10), "no '%s' in the log", want);
 	ck_assert_int_eq(count_lines(d.log, "longer than 1000 bytes, skipped", NULL, NULL), 1);
@@ -343,7 +314,7 @@ START_TEST(test_dead_letter_not_utf8)
 	write_text(eve, "a", "\xff\xfe not json \xc3\x28\n"); /* line 1 */
 	write_text(eve, "a", "plain text, not json\n");      /* line 2 */
 	append_alerts(eve, 0, 1);
-	ck_assert_int_eq(wait_count_json(out, 1, 20), 1);
+	ck_assert_int_eq(ph_wait_count_json(out, 1, 20), 1);
 	daemon_stop(&d);
 	f = fopen(dead, "r");
 	ck_assert_ptr_nonnull(f);
@@ -375,8 +346,6 @@ int main(void)
 {
 	Suite *s = suite_create("connector-tail-errors");
 	TCase *tc = tcase_create("tail");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_file_becomes_directory);
@@ -384,9 +353,5 @@ int main(void)
 	tcase_add_test(tc, test_line_numbers_after_long_line);
 	tcase_add_test(tc, test_dead_letter_not_utf8);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ph_run_suite(s);
 }

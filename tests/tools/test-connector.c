@@ -25,33 +25,12 @@
 
 #include <json-c/json.h>
 
+#include "proc-harness.h"
+
 #define DATA SHARED_CONNECTORS_DIR "/daemon"
 #define EVE DATA "/eve-300.ndjson"
 #define EVE_LINES 300
 #define EVE_ALERTS 231 /* converted by the suricata template (the others are not alerts) */
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 16, len = 0, n;
-	char *buf = malloc(cap);
-
-	ck_assert_ptr_nonnull(buf);
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (len + 1 == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static void write_file(const char *path, const char *mode, const char *text, size_t len)
 {
@@ -62,43 +41,12 @@ static void write_file(const char *path, const char *mode, const char *text, siz
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static char *make_dir(void)
 {
 	char *dir = strdup("/tmp/test-connector-XXXXXX");
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	return dir;
-}
-
-static void remove_tree(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Files ending in .json directly in @p dir (the file transport's messages). */
-static int count_json(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* Files of @p dir and its subdirectories, any name (a spool's layout is its own). */
@@ -115,29 +63,16 @@ static int count_files(const char *dir)
 	return atoi(out);
 }
 
-static int wait_count_json(const char *dir, int want, int seconds)
-{
-	int n = 0;
-
-	for (int i = 0; i < seconds * 20; i++) {
-		n = count_json(dir);
-		if (n >= want)
-			break;
-		sleep_ms(50);
-	}
-	return n;
-}
-
 static bool wait_text(const char *path, const char *text, int seconds)
 {
 	for (int i = 0; i < seconds * 20; i++) {
-		char *s = slurp(path);
+		char *s = ph_slurp(path);
 		bool found = strstr(s, text) != NULL;
 
 		free(s);
 		if (found)
 			return true;
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	}
 	return false;
 }
@@ -169,17 +104,10 @@ static void daemon_start(struct daemon *d, const char *dir, const char *tool, co
 
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", dir);
 	snprintf(errpath, sizeof(errpath), "%s/daemon.stderr", dir);
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		execl(IDMEFV2_CONNECTOR_PATH, IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", (char *)NULL);
-		_exit(127);
-	}
+	d->pid = ph_spawn((const char *const[]){ IDMEFV2_CONNECTOR_PATH, tool, "-c", conf, "--foreground", NULL },
+	                  &(struct ph_io){ .err = errpath, .err_append = true, .mode = 0644 });
 	if (!wait_text(d->log, "connector started", 20)) {
-		char *err = slurp(errpath);
+		char *err = ph_slurp(errpath);
 
 		ck_abort_msg("the daemon did not start: %s", err);
 	}
@@ -197,7 +125,7 @@ static int daemon_stop(struct daemon *d)
 		if (r == d->pid)
 			break;
 		ck_assert_int_eq(r, 0);
-		sleep_ms(50);
+		ph_sleep_ms(50);
 		ck_assert_msg(i < 599, "the daemon did not stop within 30 s");
 	}
 	ck_assert(WIFEXITED(st));
@@ -228,7 +156,7 @@ static void server_start(struct server *s, const char *dir, unsigned port)
 	}
 	ck_assert(wait_text(s->log, "listening on http://127.0.0.1:", 20));
 	{
-		char *log = slurp(s->log);
+		char *log = ph_slurp(s->log);
 
 		s->port = (unsigned)atoi(strstr(log, "listening on http://127.0.0.1:") + 30);
 		free(log);
@@ -243,7 +171,7 @@ static char *server_stop(struct server *s)
 
 	kill(s->pid, SIGTERM);
 	ck_assert_int_eq(waitpid(s->pid, &st, 0), s->pid);
-	return slurp(s->log);
+	return ph_slurp(s->log);
 }
 
 static unsigned free_port(void)
@@ -277,7 +205,7 @@ static void suricata_conf(const char *dir, const char *url, const char *extra)
 /* Append lines [from, to) of the corpus to DIR/eve.json, in uneven chunks (lines cut in two). */
 static void append_eve(const char *dir, int from, int to)
 {
-	char *all = slurp(EVE), *s = all, path[512];
+	char *all = ph_slurp(EVE), *s = all, path[512];
 	int line = 0;
 	FILE *f;
 
@@ -294,7 +222,7 @@ static void append_eve(const char *dir, int from, int to)
 			fwrite(s, 1, half, f);
 			fflush(f);
 			if (line % 50 == 0)
-				sleep_ms(20); /* the tailer sees a partial line and must wait for its end */
+				ph_sleep_ms(20); /* the tailer sees a partial line and must wait for its end */
 			fwrite(s + half, 1, len - half, f);
 			fflush(f);
 		}
@@ -311,34 +239,34 @@ START_TEST(test_usage)
 
 	snprintf(path, sizeof(path), "%s/out", dir);
 	ck_assert_int_eq(run("'%s' >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, path), 2);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "missing TOOL (one of: clamav, kismet, modsecurity, prometheus, suricata, wazuh, "
 	                          "zabbix, zoneminder)"),
 	              "%s", out);
 	free(out);
 	ck_assert_int_eq(run("'%s' snort -c x >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, path), 2);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "unknown tool 'snort'"), "%s", out);
 	free(out);
 	ck_assert_int_eq(run("'%s' suricata >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, path), 2);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "missing -c FILE"), "%s", out);
 	free(out);
 	ck_assert_int_eq(run("'%s' suricata -c '%s/none.conf' --check-config >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH,
 	                     dir, path),
 	                 2);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "none.conf: No such file or directory"), "%s", out);
 	free(out);
 	ck_assert_int_eq(run("'%s' --list-tools >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, path), 0);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "zabbix ") && strstr(out, "suricata ") && strstr(out, "clamav "), "%s", out);
 	free(out);
 	ck_assert_int_eq(run("'%s' --help >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, path), 0);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "--check-config") && strstr(out, "USR1"), "%s", out);
 	free(out);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -357,7 +285,7 @@ START_TEST(test_check_samples)
 		int rc = run("'%s' %s -c '%s/%s-idmefv2.sample.conf' --check-config >'%s' 2>&1",
 		             IDMEFV2_CONNECTOR_PATH, tools[i], DATA, tools[i], path);
 
-		out = slurp(path);
+		out = ph_slurp(path);
 		ck_assert_msg(rc == 0, "%s: %s", tools[i], out);
 		snprintf(expect, sizeof(expect), "OK: %s connector", tools[i]);
 		ck_assert_msg(strstr(out, expect) && strstr(out, "template built-in, Version 2.D.V08"), "%s", out);
@@ -367,10 +295,10 @@ START_TEST(test_check_samples)
 	ck_assert_int_eq(run("'%s' suricata -c '%s/legacy-fdechelle-suricata-idmefv2.conf' --check-config >'%s' 2>&1",
 	                     IDMEFV2_CONNECTOR_PATH, DATA, path),
 	                 2);
-	out = slurp(path);
+	out = ph_slurp(path);
 	ck_assert_msg(strstr(out, "[suricata] config (suricata.yaml) is the connector's old format"), "%s", out);
 	free(out);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -415,7 +343,7 @@ START_TEST(test_check_errors)
 		ck_assert_int_eq(run("'%s' suricata -c '%s' --check-config >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, conf,
 		                     path),
 		                 2);
-		out = slurp(path);
+		out = ph_slurp(path);
 		ck_assert_msg(strstr(out, cases[i].message), "case %zu: expected '%s' in: %s", i, cases[i].message, out);
 		free(out);
 	}
@@ -428,13 +356,13 @@ START_TEST(test_check_errors)
 		ck_assert_int_eq(run("'%s' suricata -c '%s' --check-config >'%s' 2>&1", IDMEFV2_CONNECTOR_PATH, conf,
 		                     path),
 		                 0);
-		out = slurp(path);
+		out = ph_slurp(path);
 		ck_assert_msg(strstr(out, "WARNING suricata-connector:") &&
 		                      strstr(out, "[idmefv2] login_name is not a key of the suricata connector"),
 		              "%s", out);
 		free(out);
 	}
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -447,7 +375,7 @@ START_TEST(test_once)
 	snprintf(out, sizeof(out), "%s/out", dir);
 	snprintf(err, sizeof(err), "%s/err", dir);
 	ck_assert_int_eq(run("'%s' suricata --once '%s' >'%s' 2>'%s'", IDMEFV2_CONNECTOR_PATH, EVE, out, err), 0);
-	text = slurp(out);
+	text = ph_slurp(out);
 	for (char *s = text, *nl; (nl = strchr(s, '\n')); s = nl + 1) {
 		struct json_object *o, *v;
 
@@ -461,7 +389,7 @@ START_TEST(test_once)
 	}
 	free(text);
 	ck_assert_int_eq(lines, EVE_ALERTS);
-	errtext = slurp(err);
+	errtext = ph_slurp(err);
 	ck_assert_msg(strstr(errtext, "300 alerts: 231 converted, 69 filtered, 0 malformed, 0 invalid"), "%s", errtext);
 	free(errtext);
 	/* A malformed line: reported with its line number, the run goes on, exit 1. */
@@ -470,19 +398,19 @@ START_TEST(test_once)
 		static const char bad[] = "{\"event_type\":\"alert\",\n";
 
 		snprintf(in, sizeof(in), "%s/in.json", dir);
-		text = slurp(EVE);
+		text = ph_slurp(EVE);
 		write_file(in, "w", text, strlen(text));
 		write_file(in, "a", bad, strlen(bad));
 		write_file(in, "a", text, strchr(text, '\n') - text + 1);
 		free(text);
 		ck_assert_int_eq(run("'%s' suricata --once '%s' >'%s' 2>'%s'", IDMEFV2_CONNECTOR_PATH, in, out, err), 1);
-		errtext = slurp(err);
+		errtext = ph_slurp(err);
 		ck_assert_msg(strstr(errtext, "in.json:301: malformed JSON") &&
 		                      strstr(errtext, "302 alerts: 232 converted, 69 filtered, 1 malformed, 0 invalid"),
 		              "%s", errtext);
 		free(errtext);
 	}
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -503,14 +431,14 @@ START_TEST(test_tail_to_testserver)
 	append_eve(dir, 100, EVE_LINES);
 	/* All delivered: the server has logged every valid message. */
 	for (int i = 0; i < 400 && valid < EVE_ALERTS; i++) {
-		char *sl = slurp(s.log);
+		char *sl = ph_slurp(s.log);
 
 		valid = 0;
 		for (char *p = sl; (p = strstr(p, "INFO: valid 2.D.V08 message")); p++)
 			valid++;
 		free(sl);
 		if (valid < EVE_ALERTS)
-			sleep_ms(50);
+			ph_sleep_ms(50);
 	}
 	ck_assert_int_eq(valid, EVE_ALERTS);
 	kill(d.pid, SIGUSR1);
@@ -518,7 +446,7 @@ START_TEST(test_tail_to_testserver)
 	                           "failed 0",
 	                    10));
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	log = slurp(d.log);
+	log = ph_slurp(d.log);
 	ck_assert_msg(strstr(log, "stopped: read 300, converted 231, filtered 69, malformed 0, invalid 0, sent 231"),
 	              "%s", log);
 	ck_assert_msg(strstr(log, "eve.json: lines 300"), "%s", log);
@@ -527,7 +455,7 @@ START_TEST(test_tail_to_testserver)
 	snprintf(expect, sizeof(expect), "\n%d requests: %d valid, 0 invalid\n", EVE_ALERTS, EVE_ALERTS);
 	ck_assert_msg(strstr(slog, expect), "%s", slog);
 	free(slog);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -546,17 +474,17 @@ START_TEST(test_restart_resumes)
 	append_eve(dir, 0, 20); /* before the first start: not read (the tail starts at the end) */
 	daemon_start(&d, dir, "suricata", conf);
 	append_eve(dir, 20, 120);
-	ck_assert_int_eq(wait_count_json(out, 76, 20), 76); /* lines 20-119 hold 76 alerts */
+	ck_assert_int_eq(ph_wait_count_json(out, 76, 20), 76); /* lines 20-119 hold 76 alerts */
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	append_eve(dir, 120, 200); /* while stopped */
 	daemon_start(&d, dir, "suricata", conf);
 	append_eve(dir, 200, EVE_LINES);
 	/* Alerts of lines 20-299: 231 minus the 16 of lines 0-19. */
-	ck_assert_int_eq(wait_count_json(out, 215, 20), 215);
-	sleep_ms(300);
-	ck_assert_int_eq(count_json(out), 215);
+	ck_assert_int_eq(ph_wait_count_json(out, 215, 20), 215);
+	ph_sleep_ms(300);
+	ck_assert_int_eq(ph_count_json(out), 215);
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -576,10 +504,10 @@ START_TEST(test_server_down_spools)
 	daemon_start(&d, dir, "suricata", conf);
 	append_eve(dir, 0, 20); /* 16 alerts */
 	ck_assert(wait_text(d.log, "read 20", 1) || true);
-	sleep_ms(1000);
+	ph_sleep_ms(1000);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	{
-		char *log = slurp(d.log);
+		char *log = ph_slurp(d.log);
 
 		ck_assert_msg(strstr(log, "sent 0"), "%s", log);
 		free(log);
@@ -589,7 +517,7 @@ START_TEST(test_server_down_spools)
 	server_start(&s, dir, port);
 	daemon_start(&d, dir, "suricata", conf);
 	for (int i = 0; i < 400; i++) {
-		char *sl = slurp(s.log);
+		char *sl = ph_slurp(s.log);
 		int valid = 0;
 
 		for (char *p = sl; (p = strstr(p, "INFO: valid 2.D.V08 message")); p++)
@@ -597,14 +525,14 @@ START_TEST(test_server_down_spools)
 		free(sl);
 		if (valid >= 16)
 			break;
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	}
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	slog = server_stop(&s);
 	snprintf(expect, sizeof(expect), "\n16 requests: 16 valid, 0 invalid\n");
 	ck_assert_msg(strstr(slog, expect), "%s", slog);
 	free(slog);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -626,7 +554,7 @@ START_TEST(test_signals)
 	kill(d.pid, SIGHUP);
 	ck_assert(wait_text(d.log, "SIGHUP: log file reopened", 10));
 	append_eve(dir, 0, 10);
-	ck_assert_int_eq(wait_count_json(out, 9, 10), 9);
+	ck_assert_int_eq(ph_wait_count_json(out, 9, 10), 9);
 	kill(d.pid, SIGUSR1);
 	ck_assert(wait_text(d.log, "counters: read 10, converted 9, filtered 1", 10));
 	ck_assert(wait_text(d.log, "eve.json: lines 10", 10));
@@ -639,13 +567,13 @@ START_TEST(test_signals)
 		ck_assert(WIFEXITED(st));
 		ck_assert_int_eq(WEXITSTATUS(st), 0);
 	}
-	log = slurp(d.log);
+	log = ph_slurp(d.log);
 	ck_assert_msg(strstr(log, "Interrupt: stopping") && strstr(log, "stopped: read 10"), "%s", log);
 	free(log);
-	log = slurp(moved);
+	log = ph_slurp(moved);
 	ck_assert_msg(strstr(log, "connector started") && !strstr(log, "reopened"), "%s", log);
 	free(log);
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -663,16 +591,16 @@ START_TEST(test_detach)
 	snprintf(conf, sizeof(conf), "%s/suricata.conf", dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
 	ck_assert_int_eq(run("'%s' suricata -c '%s' --pid-file '%s'", IDMEFV2_CONNECTOR_PATH, conf, pidfile), 0);
-	text = slurp(pidfile);
+	text = ph_slurp(pidfile);
 	pid = (pid_t)atoi(text);
 	free(text);
 	ck_assert_int_gt(pid, 1);
 	ck_assert_int_eq(kill(pid, 0), 0);
 	append_eve(dir, 0, 10);
-	ck_assert_int_eq(wait_count_json(out, 9, 10), 9);
+	ck_assert_int_eq(ph_wait_count_json(out, 9, 10), 9);
 	kill(pid, SIGTERM);
 	for (int i = 0; i < 400 && kill(pid, 0) == 0; i++)
-		sleep_ms(50);
+		ph_sleep_ms(50);
 	ck_assert_int_ne(kill(pid, 0), 0);
 	ck_assert_int_ne(access(pidfile, F_OK), 0); /* removed on a clean stop */
 	/* A start-up failure is reported by the command itself. */
@@ -686,7 +614,7 @@ START_TEST(test_detach)
 		write_file(conf2, "w", text2, strlen(text2));
 		ck_assert_int_ne(run("'%s' suricata -c '%s' 2>'%s'", IDMEFV2_CONNECTOR_PATH, conf2, errpath), 0);
 	}
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -710,7 +638,7 @@ START_TEST(test_unix_stream)
 	write_file(conf, "w", text, strlen(text));
 	daemon_start(&d, dir, "suricata", conf);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/eve.sock", dir);
-	eve = slurp(EVE);
+	eve = ph_slurp(EVE);
 	for (int round = 0; round < 2; round++) {
 		char *s = eve;
 
@@ -721,17 +649,17 @@ START_TEST(test_unix_stream)
 			size_t len = (size_t)(strchr(s, '\n') - s) + 1;
 
 			ck_assert_int_eq(write(fd, s, len / 2), (ssize_t)(len / 2));
-			sleep_ms(5);
+			ph_sleep_ms(5);
 			ck_assert_int_eq(write(fd, s + len / 2, len - len / 2), (ssize_t)(len - len / 2));
 			s += len;
 		}
 		close(fd);
-		ck_assert_int_eq(wait_count_json(out, 9 * (round + 1), 10), 9 * (round + 1));
+		ck_assert_int_eq(ph_wait_count_json(out, 9 * (round + 1), 10), 9 * (round + 1));
 	}
 	free(eve);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	ck_assert_int_ne(access(sun.sun_path, F_OK), 0); /* the socket is removed */
-	remove_tree(dir);
+	ph_remove_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -740,8 +668,6 @@ int main(void)
 {
 	Suite *s = suite_create("connector");
 	TCase *tc = tcase_create("daemon");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_usage);
@@ -755,9 +681,5 @@ int main(void)
 	tcase_add_test(tc, test_detach);
 	tcase_add_test(tc, test_unix_stream);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(s);
 }

@@ -47,6 +47,8 @@
 
 #include "kafka-fixture.h"
 
+#include "proc-harness.h"
+
 #define TOPIC "alerts"
 #define GROUP "siem"
 #define PARTITIONS 6
@@ -70,19 +72,6 @@ static pid_t sender = -1;
 static unsigned senders; /* idmefv2 send runs */
 static char dirs[DIRS][128];
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L }, NULL);
-}
-
 static void id_of(unsigned n, char *buf, size_t size)
 {
 	snprintf(buf, size, "ca75ca75-0000-4000-8000-%012x", n);
@@ -101,48 +90,21 @@ static long id_number(const char *name)
 	return strcmp(name, expected) == 0 ? (long)k : -1;
 }
 
-/* fork + exec @argv with stdin from @in (-1: /dev/null), stdout to @out (-1: the error file), stderr to @err_path. */
-static pid_t spawn(char *const argv[], int in, int out, const char *err_path)
+/* fork + exec @argv with stdin from /dev/null, stdout to @out (-1: the error file), stderr to @err_path. */
+static pid_t spawn(char *const argv[], int out, const char *err_path)
 {
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0)
-			in = open("/dev/null", O_RDONLY);
-		if (in < 0 || e < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(out >= 0 ? out : e, 1);
-		dup2(e, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
+	return ph_spawn((const char *const *)argv,
+	                &(struct ph_io){ .in = "/dev/null", .out_fd = out, .out_to_err = out < 0, .err = err_path });
 }
 
 /* Exit status of @pid (128 + signal when killed), waiting up to @timeout_ms. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-	int wstatus = 0;
+	int status = ph_wait_exit(pid, timeout_ms, 10);
 
-	for (int64_t deadline = now_ms() + timeout_ms;; sleep_ms(10)) {
-		pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == pid)
-			break;
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &wstatus, 0);
-			ck_abort_msg("process %d did not exit within %d ms", (int)pid, timeout_ms);
-		}
-	}
-	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	if (status < 0)
+		ck_abort_msg("process %d did not exit within %d ms", (int)pid, timeout_ms);
+	return status;
 }
 
 /* idmefv2-kafka-mock; its first line of output is the bootstrap address. */
@@ -161,13 +123,13 @@ static void mock_start(void)
 	}
 	snprintf(err_path, sizeof(err_path), "%s/mock.err", tmpdir);
 	ck_assert_int_eq(pipe(fds), 0);
-	mock_pid = spawn(argv, -1, fds[1], err_path);
+	mock_pid = spawn(argv, fds[1], err_path);
 	close(fds[1]);
-	for (int64_t deadline = now_ms() + 10000; !memchr(bootstrap, '\n', len);) {
+	for (int64_t deadline = ph_now_ms() + 10000; !memchr(bootstrap, '\n', len);) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
 		ssize_t n;
 
-		ck_assert_msg(now_ms() < deadline, "idmefv2-kafka-mock printed no address within 10 s");
+		ck_assert_msg(ph_now_ms() < deadline, "idmefv2-kafka-mock printed no address within 10 s");
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = read(fds[0], bootstrap + len, sizeof(bootstrap) - 1 - len);
@@ -196,7 +158,7 @@ static void listener_start(int i)
 		         NULL };
 
 	snprintf(err_path, sizeof(err_path), "%s/listen%d.err", tmpdir, i);
-	listener[i] = spawn(argv, -1, -1, err_path);
+	listener[i] = spawn(argv, -1, err_path);
 }
 
 /* Mark the IDs stored in @dir in @seen (counting copies); @return how many files. */
@@ -267,7 +229,7 @@ static void send_run(unsigned from, unsigned to)
 		argv[5] = "-o";
 		argv[6] = "record_key=ID";
 	}
-	sender = spawn(argv, -1, -1, err_path);
+	sender = spawn(argv, -1, err_path);
 	ck_assert_int_eq(wait_exit(sender, 60000), 0);
 	sender = -1;
 	senders++;
@@ -372,8 +334,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[200];
-
 	if (sender > 0) {
 		kill(sender, SIGKILL);
 		waitpid(sender, NULL, 0);
@@ -394,14 +354,12 @@ static void teardown(void)
 		fprintf(stderr, "kept %s\n", tmpdir);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 static void group_run(int sig)
 {
-	int64_t t0 = now_ms(), t_restart, rejoin_ms = -1, committed[PARTITIONS];
+	int64_t t0 = ph_now_ms(), t_restart, rejoin_ms = -1, committed[PARTITIONS];
 	char path[200], bad[256] = "";
 	unsigned char *victim_had = calloc(MESSAGES, 1), *copies = calloc(MESSAGES, 1);
 	size_t files[DIRS], lost = 0, dups = 0, victim_dups = 0, other_dups = 0, redelivered_same = 0, at_stop;
@@ -414,13 +372,13 @@ static void group_run(int sig)
 	ck_assert_ptr_nonnull(copies);
 	for (int i = 0; i < LISTENERS; i++) {
 		listener_start(i);
-		sleep_ms(100); /* a join order: the victim joins last */
+		ph_sleep_ms(100); /* a join order: the victim joins last */
 	}
 
 	/* Phase 1: half the messages; stop the victim once it stored some. */
 	send_run(0, PHASE1);
-	for (int64_t deadline = now_ms() + 30000; dir_scan(dirs[VICTIM], NULL) < STORED_BEFORE_STOP; sleep_ms(5))
-		ck_assert_msg(now_ms() < deadline, "listener %d stored fewer than %d messages in 30 s", VICTIM,
+	for (int64_t deadline = ph_now_ms() + 30000; dir_scan(dirs[VICTIM], NULL) < STORED_BEFORE_STOP; ph_sleep_ms(5))
+		ck_assert_msg(ph_now_ms() < deadline, "listener %d stored fewer than %d messages in 30 s", VICTIM,
 		              STORED_BEFORE_STOP);
 	kill(listener[VICTIM], sig);
 	ck_assert_int_eq(wait_exit(listener[VICTIM], 30000), sig == SIGKILL ? 128 + SIGKILL : 0);
@@ -429,22 +387,22 @@ static void group_run(int sig)
 	committed_offsets(committed);
 
 	/* Restart (into a directory of its own); small runs until it stores one. */
-	t_restart = now_ms();
+	t_restart = ph_now_ms();
 	listener_start(LISTENERS);
-	for (sent = PHASE1; sent < MESSAGES && now_ms() - t_restart < phase2_ms; sent += PHASE2_CHUNK) {
+	for (sent = PHASE1; sent < MESSAGES && ph_now_ms() - t_restart < phase2_ms; sent += PHASE2_CHUNK) {
 		if (dir_scan(dirs[LISTENERS], NULL) > 0) {
-			rejoin_ms = now_ms() - t_restart;
+			rejoin_ms = ph_now_ms() - t_restart;
 			break;
 		}
 		send_run(sent, sent + PHASE2_CHUNK);
 	}
 	send_run(sent, MESSAGES);
 
-	for (int64_t deadline = now_ms() + 30000; union_count() < MESSAGES && now_ms() < deadline;)
-		sleep_ms(50);
+	for (int64_t deadline = ph_now_ms() + 30000; union_count() < MESSAGES && ph_now_ms() < deadline;)
+		ph_sleep_ms(50);
 	if (rejoin_ms < 0 && dir_scan(dirs[LISTENERS], NULL) > 0)
-		rejoin_ms = now_ms() - t_restart;
-	sleep_ms(500); /* whatever would come twice comes */
+		rejoin_ms = ph_now_ms() - t_restart;
+	ph_sleep_ms(500); /* whatever would come twice comes */
 	for (int i = 0; i < DIRS; i++) {
 		if (listener[i] <= 0)
 			continue;
@@ -504,7 +462,7 @@ static void group_run(int sig)
 	for (int p = 0; p < PARTITIONS; p++)
 		fprintf(stderr, " %" PRId64, committed[p]);
 	fprintf(stderr, "\n  rejoin of the restarted listener (exec to its first stored message): %.1f s; total %.1f s\n",
-	        (double)rejoin_ms / 1000, (double)(now_ms() - t0) / 1000);
+	        (double)rejoin_ms / 1000, (double)(ph_now_ms() - t0) / 1000);
 	if (bad[0])
 		fprintf(stderr, "  %s\n", bad);
 
@@ -551,11 +509,5 @@ static Suite *kafka_group_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(kafka_group_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(kafka_group_suite());
 }

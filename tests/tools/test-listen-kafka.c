@@ -23,6 +23,8 @@
 
 #include "kafka-fixture.h"
 
+#include "proc-harness.h"
+
 #define EXAMPLE EXAMPLES_DIR "/messages/badge-reader.json"
 #define EXAMPLE_ID "0193a2b4-6000-7000-8000-000000000001"
 #define TOPIC "alerts"
@@ -33,37 +35,6 @@ static char tmpdir[64];
 static char out_dir[128];
 static struct kafka_mock mock;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L }, NULL);
-}
-
-static char *file_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return data;
-}
-
 static void id_of(unsigned n, char *buf, size_t size)
 {
 	snprintf(buf, size, "ca75ca75-0000-4000-8000-%012x", n);
@@ -73,7 +44,7 @@ static void id_of(unsigned n, char *buf, size_t size)
 static void produce_all(void)
 {
 	static rd_kafka_resp_err_t outcome[RECORDS]; /* the fixture's delivery callback writes there */
-	char err[256], id[64], *example = file_read(EXAMPLE), *at;
+	char err[256], id[64], *example = ph_file_read(EXAMPLE, NULL), *at;
 	rd_kafka_t *rk = kafka_plain_producer(&mock, err, sizeof(err));
 
 	ck_assert_ptr_nonnull(example);
@@ -113,12 +84,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[600];
-
 	kafka_mock_free(&mock);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 /* idmefv2 listen --out out_dir on the topic, stderr into tmpdir/@tag.err. */
@@ -129,43 +96,21 @@ static pid_t listener_start(const char *tag)
 
 	kafka_mock_url(&mock, TOPIC, url, sizeof(url));
 	snprintf(err_path, sizeof(err_path), "%s/%s.err", tmpdir, tag);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || e < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(e, 1);
-		dup2(e, 2);
-		/* A short session: after a SIGKILL, the group waits that long for the dead member. */
-		execl(IDMEFV2_TOOL_PATH, IDMEFV2_TOOL_PATH, "listen", "-q", "--out", out_dir, "-o", "group_id=inbox",
-		      "-o", "kafka.session.timeout.ms=6000", "-o", "kafka.heartbeat.interval.ms=500", url, (char *)NULL);
-		_exit(127);
-	}
+	/* A short session: after a SIGKILL, the group waits that long for the dead member. */
+	pid = ph_spawn((const char *const[]){ IDMEFV2_TOOL_PATH, "listen", "-q", "--out", out_dir, "-o",
+	                                      "group_id=inbox", "-o", "kafka.session.timeout.ms=6000", "-o",
+	                                      "kafka.heartbeat.interval.ms=500", url, NULL },
+	               &(struct ph_io){ .in = "/dev/null", .out_to_err = true, .err = err_path });
 	return pid;
 }
 
 static int listener_wait(pid_t pid)
 {
-	int wstatus = 0;
+	int status = ph_wait_exit(pid, 30000, 20);
 
-	for (int64_t deadline = now_ms() + 30000;; sleep_ms(20)) {
-		pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == pid)
-			break;
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &wstatus, 0);
-			ck_abort_msg("the listener did not stop within 30 s");
-		}
-	}
-	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	if (status < 0)
+		ck_abort_msg("the listener did not stop within 30 s");
+	return status;
 }
 
 /* Stored messages (dotfiles are temporaries); @ret_other counts names that are not ID.json of ours. */
@@ -203,8 +148,8 @@ static size_t wait_stored(size_t at_least, int timeout_ms)
 {
 	size_t n = 0;
 
-	for (int64_t deadline = now_ms() + timeout_ms; (n = stored(NULL)) < at_least && now_ms() < deadline;)
-		sleep_ms(20);
+	for (int64_t deadline = ph_now_ms() + timeout_ms; (n = stored(NULL)) < at_least && ph_now_ms() < deadline;)
+		ph_sleep_ms(20);
 	return n;
 }
 
@@ -215,7 +160,7 @@ static long counted(const char *tag, const char *what)
 	long n = -1;
 
 	snprintf(path, sizeof(path), "%s/%s.err", tmpdir, tag);
-	err = file_read(path);
+	err = ph_file_read(path, NULL);
 	p = err ? strstr(err, what) : NULL;
 	if (p) {
 		while (p > err && (p[-1] == ' ' || (p[-1] >= '0' && p[-1] <= '9')))
@@ -228,7 +173,7 @@ static long counted(const char *tag, const char *what)
 
 static void stop_and_resume(int sig)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = ph_now_ms();
 	pid_t pid = listener_start("first");
 	size_t before, other = 0;
 	long dups;
@@ -242,13 +187,13 @@ static void stop_and_resume(int sig)
 	pid = listener_start("second");
 	wait_stored(RECORDS, 90000);
 	/* Let anything that would come twice come. */
-	sleep_ms(500);
+	ph_sleep_ms(500);
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(listener_wait(pid), 0);
 
 	dups = counted("second", " duplicate");
 	fprintf(stderr, "kafka, signal %d: %zu stored before the signal, %zu in all of %d, %ld came again (%.1f s)\n",
-	        sig, before, stored(NULL), RECORDS, dups, (double)(now_ms() - t0) / 1000);
+	        sig, before, stored(NULL), RECORDS, dups, (double)(ph_now_ms() - t0) / 1000);
 	ck_assert_uint_eq(stored(&other), RECORDS); /* lost == 0 */
 	ck_assert_uint_eq(other, 0);                /* nothing stored twice */
 	ck_assert_int_ge(dups, 0);
@@ -287,11 +232,5 @@ static Suite *listen_kafka_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(listen_kafka_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(listen_kafka_suite());
 }

@@ -26,36 +26,12 @@
 
 #include <zlib.h>
 
+#include "proc-harness.h"
+
 #define CLIENTS 16
 #define PER_CLIENT 200
 
 static char tmpdir[64];
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *file_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return data;
-}
 
 static const char *in_tmp(const char *name)
 {
@@ -75,11 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 struct listener {
@@ -90,31 +62,19 @@ struct listener {
 /* idmefv2 listen http://127.0.0.1:0/ with stdout to tmpdir/out, stderr to tmpdir/err. */
 static void listener_start(struct listener *l)
 {
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ph_now_ms() + 10000;
 
 	memset(l, 0, sizeof(*l));
-	fflush(NULL);
-	l->pid = fork();
-	ck_assert_int_ge(l->pid, 0);
-	if (l->pid == 0) {
-		int o = open(in_tmp("out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(in_tmp("err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (o < 0 || e < 0)
-			_exit(126);
-		dup2(o, 1);
-		dup2(e, 2);
-		execl(IDMEFV2_TOOL_PATH, IDMEFV2_TOOL_PATH, "listen", "http://127.0.0.1:0/", (char *)NULL);
-		_exit(127);
-	}
+	l->pid = ph_spawn((const char *const[]){ IDMEFV2_TOOL_PATH, "listen", "http://127.0.0.1:0/", NULL },
+	                  &(struct ph_io){ .out = in_tmp("out"), .err = in_tmp("err") });
 	while (!l->port) {
-		char *err = file_read(in_tmp("err"));
+		char *err = ph_file_read(in_tmp("err"), NULL);
 		const char *at = err ? strstr(err, "(port ") : NULL;
 
 		if (at)
 			l->port = (unsigned)strtoul(at + 6, NULL, 10);
 		free(err);
-		ck_assert_msg(l->port || now_ms() < deadline, "idmefv2 listen did not start");
+		ck_assert_msg(l->port || ph_now_ms() < deadline, "idmefv2 listen did not start");
 		if (!l->port)
 			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
 	}
@@ -128,7 +88,7 @@ static char *listener_stop(struct listener *l)
 	kill(l->pid, SIGTERM);
 	ck_assert_int_eq(waitpid(l->pid, &wstatus, 0), l->pid);
 	ck_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
-	return file_read(in_tmp("out"));
+	return ph_file_read(in_tmp("out"), NULL);
 }
 
 static int connect_to(unsigned port)
@@ -151,13 +111,13 @@ static unsigned post(unsigned port, const char *extra, const void *body, size_t 
 	                 "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n", extra, len);
 	size_t got = 0;
 	unsigned status = 0;
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ph_now_ms() + 10000;
 
 	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n || send(fd, body, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		close(fd);
 		return 0;
 	}
-	while (now_ms() < deadline && !strstr(reply, "\r\n")) {
+	while (ph_now_ms() < deadline && !strstr(reply, "\r\n")) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
@@ -315,11 +275,5 @@ static Suite *output_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(output_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(output_suite());
 }

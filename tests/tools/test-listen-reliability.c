@@ -30,6 +30,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "proc-harness.h"
+
 #define EXAMPLE EXAMPLES_DIR "/messages/badge-reader.json"
 #define EXAMPLE_ID "0193a2b4-6000-7000-8000-000000000001"
 #define CLIENTS 50
@@ -39,39 +41,6 @@
 
 static char tmpdir[64];
 static char *example; /* the example message's text */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L }, NULL);
-}
-
-static char *file_read(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	if (ret_len)
-		*ret_len = (size_t)n;
-	return data;
-}
 
 static void file_write(const char *path, const char *data)
 {
@@ -96,18 +65,14 @@ static void setup(void)
 {
 	strcpy(tmpdir, "/tmp/idmefv2-listen-test-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	example = file_read(EXAMPLE, NULL);
+	example = ph_file_read(EXAMPLE, NULL);
 	ck_assert_ptr_nonnull(example);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 	free(example);
 	curl_global_cleanup();
 }
@@ -187,29 +152,15 @@ static void listener_start_ex(struct listener *l, const char *const *args, bool 
 	argv[argc++] = "http://127.0.0.1:0/";
 	argv[argc] = NULL;
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	fflush(NULL);
-	l->pid = fork();
-	ck_assert_int_ge(l->pid, 0);
-	if (l->pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int e = open(in_tmp("listen.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || e < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(fds[1], 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	l->pid = ph_spawn(argv, &(struct ph_io){ .in = "/dev/null", .out_fd = fds[1], .err = in_tmp("listen.err") });
 	close(fds[1]);
 	l->out_fd = fds[0];
 	if (no_reader)
 		close(l->out_fd);
 	else
 		ck_assert_int_eq(pthread_create(&l->reader, NULL, read_stdout, l), 0);
-	for (int64_t deadline = now_ms() + 10000; now_ms() < deadline && !l->port; sleep_ms(20)) {
-		char *err = file_read(in_tmp("listen.err"), NULL);
+	for (int64_t deadline = ph_now_ms() + 10000; ph_now_ms() < deadline && !l->port; ph_sleep_ms(20)) {
+		char *err = ph_file_read(in_tmp("listen.err"), NULL);
 		const char *p = err ? strstr(err, "(port ") : NULL;
 
 		if (p)
@@ -227,44 +178,23 @@ static void listener_start(struct listener *l, const char *const *args)
 /* Wait for the listener to end (up to 30 s); its exit status, or 128 + signal. */
 static int listener_wait(struct listener *l)
 {
-	int wstatus = 0;
+	int status = ph_wait_exit(l->pid, 30000, 20);
 
-	for (int64_t deadline = now_ms() + 30000;; sleep_ms(20)) {
-		pid_t r = waitpid(l->pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == l->pid)
-			break;
-		if (now_ms() > deadline) {
-			kill(l->pid, SIGKILL);
-			waitpid(l->pid, &wstatus, 0);
-			pthread_join(l->reader, NULL);
-			ck_abort_msg("the listener did not stop within 30 s");
-		}
-	}
 	pthread_join(l->reader, NULL);
-	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	if (status < 0)
+		ck_abort_msg("the listener did not stop within 30 s");
+	return status;
 }
 
 /* As listener_wait(), for a listener started without a reader of its stdout. */
 static int listener_wait_exited(struct listener *l)
 {
-	int wstatus = 0;
+	int status = ph_wait_exit(l->pid, 30000, 20);
 
-	for (int64_t deadline = now_ms() + 30000;; sleep_ms(20)) {
-		pid_t r = waitpid(l->pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == l->pid)
-			break;
-		if (now_ms() > deadline) {
-			kill(l->pid, SIGKILL);
-			waitpid(l->pid, &wstatus, 0);
-			ck_abort_msg("the listener did not stop within 30 s");
-		}
-	}
+	if (status < 0)
+		ck_abort_msg("the listener did not stop within 30 s");
 	free(l->out);
-	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	return status;
 }
 
 /* ---- the clients ------------------------------------------------------------------------------ */
@@ -309,7 +239,7 @@ static void *client_main(void *arg)
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
 	char url[64], id[64];
 	bool retry_after = false;
-	int64_t deadline = now_ms() + 60000;
+	int64_t deadline = ph_now_ms() + 60000;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", c->port);
 	c->acked = calloc(MAX_PER_CLIENT, sizeof(*c->acked));
@@ -322,7 +252,7 @@ static void *client_main(void *arg)
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &retry_after);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
-	while (c->sent < MAX_PER_CLIENT && now_ms() < deadline) {
+	while (c->sent < MAX_PER_CLIENT && ph_now_ms() < deadline) {
 		bool after_signal = atomic_load(&signal_sent);
 		char *body;
 		long status = 0;
@@ -358,7 +288,7 @@ static void *client_main(void *arg)
 			         (int)rc, curl_easy_strerror(rc), status, after_signal ? "after" : "before");
 		if (after_signal)
 			break;
-		sleep_ms(10);
+		ph_sleep_ms(10);
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
@@ -405,7 +335,7 @@ static void written_from_dir(struct written *w, const char *dir)
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		text = file_read(path, NULL);
+		text = ph_file_read(path, NULL);
 		ck_assert_ptr_nonnull(text);
 		m = json_tokener_parse(text);
 		/* A file in place is complete: it was renamed there after fsync. */
@@ -436,7 +366,7 @@ static void written_from_lines(struct written *w, const char *text)
 /* The N of "N messages received" in the exit line, or -1. */
 static long exit_line_count(void)
 {
-	char *err = file_read(in_tmp("listen.err"), NULL);
+	char *err = ph_file_read(in_tmp("listen.err"), NULL);
 	const char *p = err ? strstr(err, " messages received") : NULL;
 	long n = -1;
 
@@ -475,8 +405,8 @@ static void run_under_load(const char *const *args, const char *out_dir, int sig
 		clients[i].port = l.port;
 		ck_assert_int_eq(pthread_create(&clients[i].thread, NULL, client_main, &clients[i]), 0);
 	}
-	for (deadline = now_ms() + 20000; atomic_load(&total_acked) < ACKED_BEFORE_SIGNAL && now_ms() < deadline;)
-		sleep_ms(5);
+	for (deadline = ph_now_ms() + 20000; atomic_load(&total_acked) < ACKED_BEFORE_SIGNAL && ph_now_ms() < deadline;)
+		ph_sleep_ms(5);
 	atomic_store(&signal_sent, true);
 	kill(l.pid, sig);
 	for (unsigned i = 0; i < CLIENTS; i++)
@@ -625,7 +555,7 @@ START_TEST(test_planted_symlinks)
 	ck_assert_int_eq(post(l.port, msg, NULL), 204);
 	stop_listener(&l);
 
-	text = file_read(victim, NULL);
+	text = ph_file_read(victim, NULL);
 	ck_assert_str_eq(text, "precious\n");
 	free(text);
 	/* The planted link is left alone; the message is kept beside it. */
@@ -635,7 +565,7 @@ START_TEST(test_planted_symlinks)
 	ck_assert_int_eq(lstat(link, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 0027, 0); /* 0640 or tighter */
-	text = file_read(link, NULL);
+	text = ph_file_read(link, NULL);
 	ck_assert_str_eq(text, msg);
 	free(text);
 	free(msg);
@@ -664,14 +594,14 @@ START_TEST(test_duplicate_ids)
 	/* 7 accepted: the first copy, 4 identical repeats, one different content kept beside it. */
 	ck_assert_uint_eq(count_entries(out, true), 2);
 	snprintf(path, sizeof(path), "%s/%s.json", out, id);
-	text = file_read(path, NULL);
+	text = ph_file_read(path, NULL);
 	ck_assert_str_eq(text, msg);
 	free(text);
 	snprintf(path, sizeof(path), "%s/%s.2.json", out, id);
-	text = file_read(path, NULL);
+	text = ph_file_read(path, NULL);
 	ck_assert_str_eq(text, other);
 	free(text);
-	err = file_read(in_tmp("listen.err"), NULL);
+	err = ph_file_read(in_tmp("listen.err"), NULL);
 	ck_assert_msg(strstr(err, "7 messages received, 0 invalid, 1 stored, 5 duplicates, 1 kept under a second "
 	                          "name"), "%s", err);
 	ck_assert_msg(strstr(err, "already stored with a different content"), "%s", err);
@@ -716,7 +646,7 @@ START_TEST(test_out_directory_created)
 	}
 	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
 	ck_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2);
-	err = file_read(in_tmp("blocked.err"), NULL);
+	err = ph_file_read(in_tmp("blocked.err"), NULL);
 	ck_assert_msg(strstr(err, "cannot create the directory") && strstr(err, "mkdir -p -m 0750"), "%s", err);
 	free(err);
 }
@@ -759,7 +689,7 @@ START_TEST(test_huge_number_reported_by_text)
 	}
 	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
 	ck_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0);
-	err = file_read(in_tmp("validate.out"), NULL);
+	err = ph_file_read(in_tmp("validate.out"), NULL);
 	ck_assert_msg(strstr(err, expected) && !strstr(err, "18446744073709551615"), "%.500s", err);
 	free(err);
 
@@ -785,7 +715,7 @@ START_TEST(test_stdout_closed)
 	listener_start_ex(&l, (const char *const[]){ NULL }, true);
 	ck_assert_int_eq(post(l.port, msg, NULL), 503);
 	ck_assert_int_eq(listener_wait_exited(&l), 2);
-	err = file_read(in_tmp("listen.err"), NULL);
+	err = ph_file_read(in_tmp("listen.err"), NULL);
 	ck_assert_msg(strstr(err, "standard output: Broken pipe") && strstr(err, "0 messages received") &&
 	              strstr(err, "1 refused for a retry"), "%s", err);
 	free(err);
@@ -819,7 +749,7 @@ START_TEST(test_stale_temporaries_removed)
 		snprintf(path, sizeof(path), "%s/%s", out, names[i]);
 		ck_assert_msg((access(path, F_OK) == 0) == (i != 0), "%s", names[i]);
 	}
-	err = file_read(in_tmp("listen.err"), NULL);
+	err = ph_file_read(in_tmp("listen.err"), NULL);
 	ck_assert_msg(strstr(err, "removed 1 unfinished temporary file of a listener that was killed"), "%s", err);
 	free(err);
 }
@@ -852,11 +782,5 @@ static Suite *listen_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(listen_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(listen_suite());
 }

@@ -25,38 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc-harness.h"
+
 #define EXAMPLE EXAMPLES_DIR "/messages/badge-reader.json"
 #define SLOW_CONNECTIONS 256
 /* Generous: the point is that it is answered at all while the slow ones hold their sockets. */
 #define ANSWER_BOUND_MS 15000
 
 static char tmpdir[64];
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *file_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return data;
-}
 
 static void setup(void)
 {
@@ -73,11 +49,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 struct listener {
@@ -90,31 +62,20 @@ struct listener {
 static void listener_start(struct listener *l, const char *option)
 {
 	char out_path[128];
-	int64_t deadline = now_ms() + 10000;
+	int64_t deadline = ph_now_ms() + 10000;
 
 	memset(l, 0, sizeof(*l));
 	snprintf(l->err_path, sizeof(l->err_path), "%s/listen.err", tmpdir);
 	snprintf(out_path, sizeof(out_path), "%s/listen.out", tmpdir);
-	fflush(NULL);
-	l->pid = fork();
-	ck_assert_int_ge(l->pid, 0);
-	if (l->pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(l->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (o < 0 || e < 0)
-			_exit(126);
-		dup2(o, 1);
-		dup2(e, 2);
-		if (option)
-			execl(IDMEFV2_TOOL_PATH, IDMEFV2_TOOL_PATH, "listen", "-o", option, "http://127.0.0.1:0/",
-			      (char *)NULL);
-		else
-			execl(IDMEFV2_TOOL_PATH, IDMEFV2_TOOL_PATH, "listen", "http://127.0.0.1:0/", (char *)NULL);
-		_exit(127);
-	}
+	if (option)
+		l->pid = ph_spawn((const char *const[]){ IDMEFV2_TOOL_PATH, "listen", "-o", option, "http://127.0.0.1:0/",
+		                                         NULL },
+		                  &(struct ph_io){ .out = out_path, .err = l->err_path });
+	else
+		l->pid = ph_spawn((const char *const[]){ IDMEFV2_TOOL_PATH, "listen", "http://127.0.0.1:0/", NULL },
+		                  &(struct ph_io){ .out = out_path, .err = l->err_path });
 	while (!l->port) {
-		char *err = file_read(l->err_path);
+		char *err = ph_file_read(l->err_path, NULL);
 		const char *at = err ? strstr(err, "(port ") : NULL;
 		int wstatus;
 
@@ -123,7 +84,7 @@ static void listener_start(struct listener *l, const char *option)
 		if (!l->port) {
 			ck_assert_msg(waitpid(l->pid, &wstatus, WNOHANG) == 0, "idmefv2 listen exited: %s",
 			              err ? err : "");
-			ck_assert_msg(now_ms() < deadline, "idmefv2 listen did not start: %s", err ? err : "");
+			ck_assert_msg(ph_now_ms() < deadline, "idmefv2 listen did not start: %s", err ? err : "");
 			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
 		}
 		free(err);
@@ -199,9 +160,9 @@ static void slow_close(int *fds)
  */
 static int64_t normal_post(unsigned port, int *slow, unsigned *ret_status)
 {
-	char *body = file_read(EXAMPLE), req[4096], reply[1024];
+	char *body = ph_file_read(EXAMPLE, NULL), req[4096], reply[1024];
 	size_t got = 0;
-	int64_t begun = now_ms(), next_trickle = begun + 1000;
+	int64_t begun = ph_now_ms(), next_trickle = begun + 1000;
 	int fd, n;
 
 	ck_assert_ptr_nonnull(body);
@@ -211,11 +172,11 @@ static int64_t normal_post(unsigned port, int *slow, unsigned *ret_status)
 	fd = connect_to(port);
 	ck_assert_int_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
 	*ret_status = 0;
-	while (now_ms() - begun < ANSWER_BOUND_MS) {
+	while (ph_now_ms() - begun < ANSWER_BOUND_MS) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
-		if (now_ms() >= next_trickle) {
+		if (ph_now_ms() >= next_trickle) {
 			slow_trickle(slow);
 			next_trickle += 1000;
 		}
@@ -229,7 +190,7 @@ static int64_t normal_post(unsigned port, int *slow, unsigned *ret_status)
 		if (strstr(reply, "\r\n")) {
 			sscanf(reply, "HTTP/1.1 %u", ret_status);
 			close(fd);
-			return now_ms() - begun;
+			return ph_now_ms() - begun;
 		}
 	}
 	close(fd);
@@ -273,14 +234,14 @@ START_TEST(test_slowloris_connections_cut_at_deadline)
 
 	listener_start(&l, "httpd.request_timeout_ms=2000");
 	slow_open(l.port, slow);
-	begun = now_ms();
+	begun = ph_now_ms();
 	deadline = begun + 15000;
-	while (open && now_ms() < deadline) {
+	while (open && ph_now_ms() < deadline) {
 		nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
 		open = slow_trickle(slow);
 	}
 	fprintf(stderr, "slowloris with httpd.request_timeout_ms=2000: %u of %d still open after %lld ms\n", open,
-	        SLOW_CONNECTIONS, (long long)(now_ms() - begun));
+	        SLOW_CONNECTIONS, (long long)(ph_now_ms() - begun));
 	ck_assert_uint_eq(open, 0);
 	ck_assert_int_ge(normal_post(l.port, slow, &status), 0);
 	ck_assert_uint_eq(status, 204);
@@ -304,11 +265,5 @@ static Suite *slowloris_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(slowloris_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(slowloris_suite());
 }

@@ -19,6 +19,8 @@
 
 #include <json-c/json.h>
 
+#include "proc-harness.h"
+
 #define VALID_NDJSON TEST_DATA_DIR "/bench/messages-v08-valid.ndjson"
 #define BROKEN_NDJSON EXAMPLES_DIR "/messages/broken.ndjson"
 #define VALID_COUNT 2000
@@ -33,11 +35,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 static char *path_in_tmp(char *buf, size_t size, const char *name)
@@ -46,31 +44,12 @@ static char *path_in_tmp(char *buf, size_t size, const char *name)
 	return buf;
 }
 
-static char *file_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return data;
-}
-
 /* Start the tool with stdout and stderr into files named after @tag. */
 static pid_t spawn(const char *tag, const char *const *args)
 {
 	char out[600], err[600];
 	const char *argv[64];
 	size_t argc = 0;
-	pid_t pid;
 
 	argv[argc++] = IDMEFV2_TOOL_PATH;
 	for (; *args; args++)
@@ -78,23 +57,7 @@ static pid_t spawn(const char *tag, const char *const *args)
 	argv[argc] = NULL;
 	snprintf(out, sizeof(out), "%s/%s.out", tmpdir, tag);
 	snprintf(err, sizeof(err), "%s/%s.err", tmpdir, tag);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || o < 0 || e < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return ph_spawn(argv, &(struct ph_io){ .in = "/dev/null", .out = out, .err = err });
 }
 
 #define start(tag, ...) spawn((tag), (const char *const[]){ __VA_ARGS__, NULL })
@@ -102,20 +65,11 @@ static pid_t spawn(const char *tag, const char *const *args)
 /* Wait for @pid up to @seconds; kill it and fail the test past that. */
 static int reap(pid_t pid, int seconds)
 {
-	int wstatus;
+	int status = ph_wait_exit(pid, seconds * 1000, 50);
 
-	for (int i = 0; i < seconds * 20; i++) {
-		pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == pid)
-			return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-		usleep(50000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &wstatus, 0);
-	ck_abort_msg("process %d did not finish within %d s", (int)pid, seconds);
-	return -1;
+	if (status < 0)
+		ck_abort_msg("process %d did not finish within %d s", (int)pid, seconds);
+	return status;
 }
 
 static char *output(const char *tag, const char *stream)
@@ -123,7 +77,7 @@ static char *output(const char *tag, const char *stream)
 	char p[600];
 
 	snprintf(p, sizeof(p), "%s/%s.%s", tmpdir, tag, stream);
-	return file_read(p);
+	return ph_file_read_or_empty(p);
 }
 
 /* The port a listener printed on stderr ("... (port N)"), waiting for it to appear. */
@@ -160,7 +114,7 @@ static size_t dir_count(const char *dir, bool dotfiles)
 /* Whether every message ID of the corpus appears in @ndjson exactly once. */
 static void assert_same_ids(const char *ndjson, size_t expected)
 {
-	char *corpus = file_read(VALID_NDJSON);
+	char *corpus = ph_file_read_or_empty(VALID_NDJSON);
 	struct json_object *seen = json_object_new_object();
 	size_t n = 0;
 
@@ -334,11 +288,5 @@ static Suite *send_listen_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(send_listen_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(send_listen_suite());
 }

@@ -33,6 +33,8 @@
 
 #include "httpd-fixture.h"
 
+#include "proc-harness.h"
+
 #define CORPUS TEST_DATA_DIR "/bench/messages-v08-valid.ndjson"
 
 extern char **environ;
@@ -47,35 +49,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	ph_tmpdir_remove(tmpdir);
 }
 
 static const char *in_tmp(char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "%s/%s", tmpdir, name);
 	return buf;
-}
-
-static char *file_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return data;
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
@@ -100,7 +80,7 @@ static long number_of(const char *id)
 /* @n valid messages, one per line, with IDs 0..n-1 (bodies taken from the corpus). */
 static void write_messages(const char *path, unsigned n)
 {
-	char *corpus = file_read(CORPUS);
+	char *corpus = ph_file_read_or_empty(CORPUS);
 	char *lines[2000];
 	size_t n_lines = 0;
 	FILE *f = fopen(path, "w");
@@ -201,6 +181,16 @@ static int private_tmpfs(const char *dir)
 	return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=48k,mode=0700");
 }
 
+/* In the child, before exec: the private tmpfs of run_opts.tmpfs_dir. */
+static int child_tmpfs(void *dir)
+{
+	if (private_tmpfs(dir) < 0) {
+		fprintf(stderr, "tmpfs: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Start idmefv2 with stdout and stderr into TAG.out and TAG.err. */
 static pid_t spawn(const char *tag, const struct run_opts *ro, const char *const *args)
 {
@@ -208,7 +198,6 @@ static pid_t spawn(const char *tag, const struct run_opts *ro, const char *const
 	const char *argv[64];
 	const char *envp[256];
 	size_t argc = 0, envc = 0;
-	pid_t pid;
 
 	argv[argc++] = IDMEFV2_TOOL_PATH;
 	for (; *args; args++)
@@ -224,27 +213,9 @@ static pid_t spawn(const char *tag, const struct run_opts *ro, const char *const
 	strcat(out, ".out");
 	in_tmp(err, sizeof(err), tag);
 	strcat(err, ".err");
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || o < 0 || e < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		if (ro && ro->tmpfs_dir && private_tmpfs(ro->tmpfs_dir) < 0) {
-			fprintf(stderr, "tmpfs: %s\n", strerror(errno));
-			_exit(125);
-		}
-		execve(argv[0], (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	return pid;
+	return ph_spawn(argv, &(struct ph_io){ .in = "/dev/null", .out = out, .err = err, .envp = envp,
+	                                        .child_setup = ro && ro->tmpfs_dir ? child_tmpfs : NULL,
+	                                        .arg = (void *)(ro ? ro->tmpfs_dir : NULL) });
 }
 
 #define run_env(tag, ro, ...) spawn((tag), (ro), (const char *const[]){ __VA_ARGS__, NULL })
@@ -253,20 +224,11 @@ static pid_t spawn(const char *tag, const struct run_opts *ro, const char *const
 /* Wait for @pid up to @seconds; kill it and fail the test past that. */
 static int reap(pid_t pid, int seconds)
 {
-	int wstatus;
+	int status = ph_wait_exit(pid, seconds * 1000, 20);
 
-	for (int i = 0; i < seconds * 50; i++) {
-		pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-		ck_assert_int_ge(r, 0);
-		if (r == pid)
-			return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-		usleep(20000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &wstatus, 0);
-	ck_abort_msg("process %d did not finish within %d s", (int)pid, seconds);
-	return -1;
+	if (status < 0)
+		ck_abort_msg("process %d did not finish within %d s", (int)pid, seconds);
+	return status;
 }
 
 static void kill9(pid_t pid)
@@ -285,15 +247,7 @@ static char *output(const char *tag, const char *stream)
 	in_tmp(p, sizeof(p), tag);
 	strcat(p, ".");
 	strcat(p, stream);
-	return file_read(p);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ph_file_read_or_empty(p);
 }
 
 /* Spool files: 20-digit names. */
@@ -314,7 +268,7 @@ static size_t spool_count(const char *dir)
 
 static size_t lines_in(const char *path)
 {
-	char *text = file_read(path);
+	char *text = ph_file_read_or_empty(path);
 	size_t n = 0;
 
 	for (const char *p = text; *p; p++)
@@ -510,9 +464,9 @@ END_TEST
 /* Wait until @cond or @ms pass. */
 #define WAIT_FOR(cond, ms) \
 	({ \
-		int64_t deadline_ = now_ms() + (ms); \
+		int64_t deadline_ = ph_now_ms() + (ms); \
 		bool ok_; \
-		while (!(ok_ = (cond)) && now_ms() < deadline_) \
+		while (!(ok_ = (cond)) && ph_now_ms() < deadline_) \
 			usleep(5000); \
 		ok_; \
 	})
@@ -993,11 +947,5 @@ static Suite *reliability_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(reliability_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ph_run_suite(reliability_suite());
 }
