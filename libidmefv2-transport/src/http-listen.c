@@ -70,6 +70,7 @@ struct listen_state {
 	struct MHD_Daemon *daemon;
 	struct MHD_Response *no_content; /* the shared 204 */
 	atomic_bool stopping;
+	bool pooled;                     /* started with a thread pool (MHD_OPTION_THREAD_POOL_SIZE) */
 	atomic_uint active;              /* requests begun and not completed */
 	unsigned port;
 	bool tls;
@@ -1589,6 +1590,7 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 
 	if (st->daemon)
 		return IDMEFV2_OK;
+	st->pooled = false;
 	err = options_setup(st, errstr, errstr_size);
 	if (err)
 		return err;
@@ -1616,7 +1618,8 @@ static idmefv2_error listen_start(idmefv2_transport *t, char *errstr, size_t err
 		 * each must have at least one. */
 		if (threads > max_conns)
 			threads = max_conns;
-		if (threads > 1)
+		st->pooled = threads > 1;
+		if (st->pooled)
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL };
@@ -1709,8 +1712,12 @@ static void listen_stop(idmefv2_transport *t)
 	atomic_store(&st->stopping, true);
 	if (st->daemon) {
 		/* No new connections; requests under way get their answer, new ones on
-		 * open connections a 503, then everything closes. */
-		MHD_socket fd = MHD_quiesce_daemon(st->daemon);
+		 * open connections a 503, then everything closes. With a thread pool the
+		 * listening socket stays open until MHD_stop_daemon() and new connections
+		 * get the 503 too: libmicrohttpd 0.9.75's MHD_quiesce_daemon() races its
+		 * pool's epoll threads on removing the socket from their sets, and the
+		 * loser aborts the process ("Failed to remove listen FD from epoll set"). */
+		MHD_socket fd = st->pooled ? MHD_INVALID_SOCKET : MHD_quiesce_daemon(st->daemon);
 		int64_t deadline = idmefv2__now_ms() + STOP_GRACE_MS;
 
 		while (atomic_load(&st->active) > 0 && idmefv2__now_ms() < deadline)
